@@ -1,0 +1,70 @@
+"""The permission matrix: which role holds which permission. The one place it is written down.
+
+`manage.py create_role_groups` makes one Django group per role with exactly these permissions,
+and `manage.py permission_matrix` writes docs/permissions.md from this module and the routes.
+Each app adds its codenames here as it arrives; a test fails if a codename does not exist.
+"""
+
+from __future__ import annotations
+
+OPERATOR = "operator"
+SUPERVISOR = "supervisor"
+PLANNER = "planner"
+QUALITY = "quality"
+MAINTENANCE = "maintenance"
+PRODUCTION_MANAGER = "production_manager"
+ADMIN = "admin"
+
+ROLES: tuple[str, ...] = (OPERATOR, SUPERVISOR, PLANNER, QUALITY, MAINTENANCE, PRODUCTION_MANAGER, ADMIN)
+
+# Every role but the operator's signs in with a second factor; so does anyone with admin access.
+TWO_FACTOR_ROLES = frozenset(ROLES) - {OPERATOR}
+
+# Roles whose members may open the Django admin (what they see there follows their permissions).
+STAFF_ROLES = frozenset({PRODUCTION_MANAGER, ADMIN})
+
+# Operators view schedule, jobs and machines.
+_OPERATOR: frozenset[str] = frozenset()
+
+# Supervisors also edit the schedule, create jobs, view reports, trigger the advisor, and read
+# the log panel and the background jobs.
+_SUPERVISOR = _OPERATOR | {
+    "core.view_job",
+    "core.view_operatorlogrecord",
+}
+
+# Planners work the schedule like supervisors.
+_PLANNER = _SUPERVISOR | set()
+
+# Quality and maintenance staff see what operators see plus their own areas and the log panel.
+_QUALITY = _OPERATOR | {"core.view_operatorlogrecord"}
+_MAINTENANCE = _OPERATOR | {"core.view_operatorlogrecord"}
+
+# Production managers also approve schedules, release jobs, configure machines, export reports,
+# approve advisor proposals, cancel background work and see who has which account.
+_PRODUCTION_MANAGER = _SUPERVISOR | _PLANNER | {
+    "core.cancel_job",
+    "accounts.view_user",
+}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    OPERATOR: frozenset(_OPERATOR),
+    SUPERVISOR: frozenset(_SUPERVISOR),
+    PLANNER: frozenset(_PLANNER),
+    QUALITY: frozenset(_QUALITY),
+    MAINTENANCE: frozenset(_MAINTENANCE),
+    PRODUCTION_MANAGER: frozenset(_PRODUCTION_MANAGER),
+}
+# ADMIN holds every permission that exists; create_role_groups resolves it at run time.
+ALL_PERMISSIONS = "__all__"
+
+ROLE_DESCRIPTIONS: dict[str, str] = {
+    OPERATOR: "Runs machines: views schedule, jobs and machines, works the queue on the phone app.",
+    SUPERVISOR: "Runs a department: edits the schedule, creates jobs, reads reports, asks the advisor.",
+    PLANNER: "Plans the shop: like a supervisor, focused on the schedule.",
+    QUALITY: "Inspections, SPC and nonconformance reports.",
+    MAINTENANCE: "Preventive and corrective maintenance of machines.",
+    PRODUCTION_MANAGER: "Approves schedules, releases jobs, configures machines, exports reports, "
+    "approves advisor proposals.",
+    ADMIN: "Everything, including users, roles and API tokens.",
+}

@@ -1,0 +1,40 @@
+"""What every page needs: the navigation the user's role may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .permissions import AUTHENTICATED, VIEW_JOB, VIEW_OPERATOR_LOG
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    permission: str
+
+
+# Apps append their pages here as they arrive; the menu shows what the user may open.
+NAVIGATION: list[NavItem] = [
+    NavItem(_("Home"), "core:home", AUTHENTICATED),
+    NavItem(_("Background jobs"), "core:job-list", VIEW_JOB),
+    NavItem(_("Log panel"), "core:operator-log", VIEW_OPERATOR_LOG),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [
+        {"label": item.label, "url": reverse(item.url_name), "active": request.path == reverse(item.url_name)}
+        for item in NAVIGATION
+        if item.permission == AUTHENTICATED or user.has_perm(item.permission)
+    ]
+    return {"nav_items": items}
