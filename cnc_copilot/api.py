@@ -8,6 +8,7 @@ from apps.core.api import urls as core_api
 
 router = DefaultRouter()
 router.include_root_view = False
+router.include_format_suffixes = False
 for app_api in (core_api, accounts_api):
     app_api.register(router)
 

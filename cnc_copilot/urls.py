@@ -1,12 +1,24 @@
 """Routes of the whole site. Every route's access is declared by its view (see docs/permissions.md)."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.core.api.permissions import RolePermission
+from apps.core.permissions import AUTHENTICATED
+
 from .graphql_view import ShopGraphQLView
+
+
+class SchemaView(SpectacularAPIView):
+    required_permission = AUTHENTICATED
+    permission_classes = [RolePermission]
+
+
+class SwaggerView(SpectacularSwaggerView):
+    required_permission = AUTHENTICATED
+    permission_classes = [RolePermission]
 
 urlpatterns = [
     path("", include("apps.core.urls")),
@@ -14,12 +26,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cnc_copilot.api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("graphql/", csrf_exempt(ShopGraphQLView.as_view(graphiql=True)), name="graphql"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 
 from .services import touch_api_token
@@ -14,3 +15,18 @@ class ApiTokenAuthentication(TokenAuthentication):
         user, auth_token = super().authenticate_credentials(token)
         touch_api_token(auth_token)
         return user, auth_token
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the token scheme in the OpenAPI schema."""
+
+    target_class = "apps.accounts.authentication.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'Token-based authentication: "Token <token>" (issue tokens in the admin or at /api/v1/auth/token/).',
+        }

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -174,6 +175,14 @@ def set_theme(*, user: User, theme: str) -> User:
         raise ValidationError(_("Unknown theme: %(theme)s") % {"theme": theme})
     User.objects.filter(pk=user.pk).update(theme=theme)
     user.theme = theme
+    return user
+
+
+def set_language_preference(*, user: User, language: str) -> User:
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError(_("Unknown language: %(language)s") % {"language": language})
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
     return user
 
 

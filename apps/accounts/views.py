@@ -24,6 +24,7 @@ from apps.core.views_base import RoleRequiredMixin
 from .forms import OneTimeCodeForm
 from .services import (
     confirm_totp_enrolment,
+    set_language_preference,
     set_theme,
     start_totp_enrolment,
     user_has_second_factor,
@@ -123,7 +124,7 @@ class LanguageView(RoleRequiredMixin, View):
         if not check_for_language(language) or language not in dict(settings.LANGUAGES):
             return HttpResponseBadRequest(_("Unknown language."))
         if request.user.is_authenticated:
-            type(request.user).objects.filter(pk=request.user.pk).update(language=language)
+            set_language_preference(user=request.user, language=language)  # type: ignore[arg-type]
         response = redirect(_safe_next(request))
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
         return response

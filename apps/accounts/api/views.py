@@ -42,7 +42,8 @@ class TokenView(APIView):
                             status=status.HTTP_401_UNAUTHORIZED)
         if user.requires_two_factor:
             token = (data.validated_data.get("otp_token") or "").strip()
-            if not any(d.verify_token(token) for d in TOTPDevice.objects.devices_for_user(user, confirmed=True)):
+            devices = TOTPDevice.objects.devices_for_user(user, confirmed=True)
+            if not token or not any(d.verify_token(token) for d in devices):
                 return Response(
                     {"detail": "This account needs a valid authenticator code in otp_token.",
                      "code": "two_factor_required"},
