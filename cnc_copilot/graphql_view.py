@@ -44,8 +44,13 @@ class ShopGraphQLView(GraphQLView):
         return super().dispatch(request, *args, **kwargs)
 
     def execute_graphql_request(
-        self, request: HttpRequest, data: Any, query: str | None, variables: Any,
-        operation_name: str | None, show_graphiql: bool = False,
+        self,
+        request: HttpRequest,
+        data: Any,
+        query: str | None,
+        variables: Any,
+        operation_name: str | None,
+        show_graphiql: bool = False,
     ) -> Any:
         if query:
             try:

@@ -20,6 +20,7 @@ class SwaggerView(SpectacularSwaggerView):
     required_permission = AUTHENTICATED
     permission_classes = [RolePermission]
 
+
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),

@@ -15,7 +15,7 @@ from .services import deactivate_user, issue_api_token
 
 
 @admin.register(User)
-class ShopUserAdmin(SimpleHistoryAdmin, UserAdmin):  # type: ignore[misc]
+class ShopUserAdmin(SimpleHistoryAdmin, UserAdmin):
     list_display = ("username", "first_name", "last_name", "email", "roles", "is_active", "is_staff", "last_login")
     list_filter = ("is_active", "is_staff", "groups")
     search_fields = ("username", "first_name", "last_name", "email")
@@ -41,7 +41,10 @@ class ShopUserAdmin(SimpleHistoryAdmin, UserAdmin):  # type: ignore[misc]
 
 class ApiTokenIssueForm(forms.ModelForm[ApiToken]):
     valid_days = forms.IntegerField(
-        label=_("valid for (days)"), min_value=1, max_value=3650, initial=365,
+        label=_("valid for (days)"),
+        min_value=1,
+        max_value=3650,
+        initial=365,
     )
 
     class Meta:
@@ -80,7 +83,9 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
             obj.save(update_fields=["name"])
             return
         token, plain = issue_api_token(
-            actor=request.user, user=form.cleaned_data["user"], name=form.cleaned_data["name"],
+            actor=request.user,
+            user=form.cleaned_data["user"],
+            name=form.cleaned_data["name"],
             valid_days=form.cleaned_data["valid_days"],
         )
         obj.pk = token.pk

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .forms import AdminLoginForm
+from .services import is_verified
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -17,5 +18,4 @@ class ShopAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return bool(user.is_active and user.is_staff and user.is_verified())  # type: ignore[union-attr]
-
+        return bool(user.is_active and user.is_staff and is_verified(user))

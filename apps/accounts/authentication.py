@@ -28,5 +28,5 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": 'Token-based authentication: "Token <token>" (issue tokens in the admin or at /api/v1/auth/token/).',
+            "description": 'Send "Token <token>"; tokens are issued in the admin or at /api/v1/auth/token/.',
         }

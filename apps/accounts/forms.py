@@ -17,8 +17,7 @@ class OneTimeCodeForm(forms.Form):
         min_length=6,
         max_length=8,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
-                   "pattern": "[0-9]*"}
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "pattern": "[0-9]*"}
         ),
     )
 
@@ -27,7 +26,8 @@ class AdminLoginForm(AdminAuthenticationForm):
     """The admin's own sign-in: password under the shared rate limit, then a TOTP code."""
 
     otp_token = forms.CharField(
-        label=_("Authenticator code"), max_length=8,
+        label=_("Authenticator code"),
+        max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
@@ -50,11 +50,13 @@ class AdminLoginForm(AdminAuthenticationForm):
         )
         if device is None:
             raise ValidationError(
-                _("The authenticator code is wrong or was already used. Users without an "
-                  "authenticator enrol one on the main sign-in page first."),
+                _(
+                    "The authenticator code is wrong or was already used. Users without an "
+                    "authenticator enrol one on the main sign-in page first."
+                ),
                 code="invalid_otp",
             )
         # django_otp marks the session verified on login when the user carries its device.
-        user.otp_device = device
+        user.otp_device = device  # type: ignore[attr-defined]
         self.user_cache = user
         return self.cleaned_data

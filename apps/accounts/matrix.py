@@ -28,7 +28,13 @@ UNDECLARED = "UNDECLARED"
 # Apps whose every permission is listed in the document (third-party ones only through roles.py).
 MATRIX_APPS = ("core", "accounts")
 
-SAMPLE_VALUES = {"int": "999999", "str": "zzz", "slug": "zzz", "path": "zzz", "uuid": "00000000-0000-0000-0000-000000000000"}
+SAMPLE_VALUES = {
+    "int": "999999",
+    "str": "zzz",
+    "slug": "zzz",
+    "path": "zzz",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class Route:
 
 def role_has(role: str, access: str) -> bool:
     """Whether a member of `role` (and nothing else) passes `access`, per the written matrix."""
-    if access == PUBLIC or access == AUTHENTICATED:
+    if access in (PUBLIC, AUTHENTICATED):
         return True
     if access == ADMIN_SITE:
         return role in STAFF_ROLES
@@ -91,19 +97,20 @@ def _sample(pattern: str, converters: dict[str, Any]) -> str:
     return "/" + path.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "/")
 
 
-def _walk(resolver: URLResolver, prefix: str, namespace: str, converters: dict[str, Any],
-          groups: list[str], owner: str) -> Iterator[tuple[str, str, Any, dict[str, Any], list[str], str]]:
+def _walk(
+    resolver: URLResolver, prefix: str, namespace: str, converters: dict[str, Any], owner: str
+) -> Iterator[tuple[str, str, Any, dict[str, Any], str]]:
+    """Every (pattern, name, callback, converters, owning urlconf) below `resolver`."""
     for entry in resolver.url_patterns:
         pattern = str(entry.pattern)
         entry_converters = {**converters, **getattr(entry.pattern, "converters", {})}
-        entry_groups = groups + list(getattr(entry.pattern, "regex").groupindex)
         if isinstance(entry, URLResolver):
             ns = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else entry.namespace or namespace
-            module = getattr(entry.urlconf_module, "__name__", "") if not isinstance(entry.urlconf_module, list) else ""
-            yield from _walk(entry, prefix + pattern, ns or "", entry_converters, entry_groups, owner or module)
+            module = "" if isinstance(entry.urlconf_module, list) else getattr(entry.urlconf_module, "__name__", "")
+            yield from _walk(entry, prefix + pattern, ns or "", entry_converters, owner or module)
         elif isinstance(entry, URLPattern):
             name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name or ""
-            yield prefix + pattern, name, entry.callback, entry_converters, entry_groups, owner
+            yield prefix + pattern, name, entry.callback, entry_converters, owner
 
 
 def _display(pattern: str) -> str:
@@ -124,15 +131,22 @@ def graphql_mutations() -> dict[str, str]:
 
 def routes() -> list[Route]:
     found: list[Route] = []
-    for pattern, name, callback, converters, groups, owner in _walk(get_resolver(), "", "", {}, [], ""):
+    for pattern, name, callback, converters, owner in _walk(get_resolver(), "", "", {}, ""):
         if pattern.startswith("admin/"):
             access = ADMIN_SITE
         elif owner.startswith("allauth"):
             access = SIGN_IN_PAGES
         else:
             access = view_access(callback)
-        found.append(Route(pattern=pattern, name=name, access=access, sample_path=_sample(pattern, converters),
-                           method=_method(callback)))
+        found.append(
+            Route(
+                pattern=pattern,
+                name=name,
+                access=access,
+                sample_path=_sample(pattern, converters),
+                method=_method(callback),
+            )
+        )
     return found
 
 
@@ -153,9 +167,7 @@ def render_markdown() -> str:
     ]
     everything = sorted(
         f"{p.content_type.app_label}.{p.codename}"
-        for p in Permission.objects.select_related("content_type").filter(
-            content_type__app_label__in=MATRIX_APPS
-        )
+        for p in Permission.objects.select_related("content_type").filter(content_type__app_label__in=MATRIX_APPS)
         if not p.content_type.model.startswith("historical")
     )
     listed = sorted(set().union(*ROLE_PERMISSIONS.values()) | set(everything))

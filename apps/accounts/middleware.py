@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 from django.utils import translation
 
-from .services import user_has_second_factor
+from .models import User
+from .services import is_verified, user_has_second_factor
 
 # Paths a signed-in but not yet verified user may still reach: the second-factor pages
 # themselves, signing out, static files and the probes.
@@ -28,18 +29,20 @@ class TwoFactorRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if (
-            user.is_authenticated
-            and user.requires_two_factor  # type: ignore[union-attr]
-            and not user.is_verified()  # type: ignore[union-attr]
+            isinstance(user, User)
+            and user.requires_two_factor
+            and not is_verified(user)
             and not self._exempt(request.path)
         ):
             if request.path.startswith(API_PREFIXES):
                 return JsonResponse(
-                    {"detail": "Verify your second factor before using the API with this session.",
-                     "code": "two_factor_required"},
+                    {
+                        "detail": "Verify your second factor before using the API with this session.",
+                        "code": "two_factor_required",
+                    },
                     status=403,
                 )
-            name = "accounts:2fa-verify" if user_has_second_factor(user) else "accounts:2fa-enrol"  # type: ignore[arg-type]
+            name = "accounts:2fa-verify" if user_has_second_factor(user) else "accounts:2fa-enrol"
             return HttpResponseRedirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 

@@ -12,7 +12,7 @@ from .choices import Theme
 from .roles import ROLES, TWO_FACTOR_ROLES
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A person who uses CNC Copilot: an operator, a supervisor, a planner, a manager.
 
     What they may do comes from their roles (groups of permissions, see roles.py). Accounts are
@@ -21,15 +21,18 @@ class User(AbstractUser):
 
     theme = models.CharField(_("theme"), max_length=10, choices=Theme.choices, default=Theme.SYSTEM)
     language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True,
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
         help_text=_("Empty: follow the browser."),
     )
     history = HistoricalRecords(m2m_fields=["groups"])
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
-        verbose_name = _("user")
-        verbose_name_plural = _("users")
+        verbose_name = _("user")  # type: ignore[assignment]
+        verbose_name_plural = _("users")  # type: ignore[assignment]
 
     @cached_property
     def role_names(self) -> list[str]:

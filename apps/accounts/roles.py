@@ -42,10 +42,14 @@ _MAINTENANCE = _OPERATOR | {"core.view_operatorlogrecord"}
 
 # Production managers also approve schedules, release jobs, configure machines, export reports,
 # approve advisor proposals, cancel background work and see who has which account.
-_PRODUCTION_MANAGER = _SUPERVISOR | _PLANNER | {
-    "core.cancel_job",
-    "accounts.view_user",
-}
+_PRODUCTION_MANAGER = (
+    _SUPERVISOR
+    | _PLANNER
+    | {
+        "core.cancel_job",
+        "accounts.view_user",
+    }
+)
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     OPERATOR: frozenset(_OPERATOR),

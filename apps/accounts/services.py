@@ -55,10 +55,7 @@ def create_role_groups() -> dict[str, int]:
     counts: dict[str, int] = {}
     for role in ROLES:
         group, _created = Group.objects.get_or_create(name=role)
-        if role == ADMIN:
-            permissions = list(Permission.objects.all())
-        else:
-            permissions = resolve_permissions(ROLE_PERMISSIONS[role])
+        permissions = list(Permission.objects.all()) if role == ADMIN else resolve_permissions(ROLE_PERMISSIONS[role])
         group.permissions.set(permissions)
         counts[role] = len(permissions)
     return counts
@@ -142,6 +139,19 @@ def _mark_verified(request: HttpRequest, device: TOTPDevice) -> None:
     # A new session key at every step up in trust stops session fixation.
     request.session.cycle_key()
     otp_login(request, device)
+
+
+def is_verified(user: Any) -> bool:
+    """Whether this request's user passed the second factor (django_otp sets is_verified)."""
+    check = getattr(user, "is_verified", None)
+    return bool(check()) if callable(check) else False
+
+
+def signed_in(user: Any) -> User:
+    """The request's user on a route that requires signing in."""
+    if not isinstance(user, User):
+        raise PermissionError("a signed-in user is required here")
+    return user
 
 
 def user_has_second_factor(user: User) -> bool:

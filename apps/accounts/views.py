@@ -26,6 +26,7 @@ from .services import (
     confirm_totp_enrolment,
     set_language_preference,
     set_theme,
+    signed_in,
     start_totp_enrolment,
     user_has_second_factor,
     verify_second_factor,
@@ -46,14 +47,14 @@ class TwoFactorEnrolView(RoleRequiredMixin, View):
     template_name = "accounts/2fa_enrol.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        if user_has_second_factor(request.user):  # type: ignore[arg-type]
+        if user_has_second_factor(signed_in(request.user)):
             return redirect(_safe_next(request))
         return self._render(request, OneTimeCodeForm())
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = OneTimeCodeForm(request.POST)
         if form.is_valid():
-            device = start_totp_enrolment(user=request.user)  # type: ignore[arg-type]
+            device = start_totp_enrolment(user=signed_in(request.user))
             if confirm_totp_enrolment(request=request, device=device, token=form.cleaned_data["token"]):
                 messages.success(request, _("Your authenticator is set up."))
                 return redirect(_safe_next(request))
@@ -61,7 +62,7 @@ class TwoFactorEnrolView(RoleRequiredMixin, View):
         return self._render(request, form, status=400)
 
     def _render(self, request: HttpRequest, form: OneTimeCodeForm, status: int = 200) -> HttpResponse:
-        device = start_totp_enrolment(user=request.user)  # type: ignore[arg-type]
+        device = start_totp_enrolment(user=signed_in(request.user))
         uri = device.config_url
         qr = segno.make(uri, error="m")
         context: dict[str, Any] = {
@@ -84,14 +85,16 @@ class TwoFactorVerifyView(RoleRequiredMixin, View):
     template_name = "accounts/2fa_verify.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        if not user_has_second_factor(request.user):  # type: ignore[arg-type]
+        if not user_has_second_factor(signed_in(request.user)):
             return redirect(f"{reverse('accounts:2fa-enrol')}?next={_safe_next(request)}")
         return render(request, self.template_name, {"form": OneTimeCodeForm(), "next": _safe_next(request)})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = OneTimeCodeForm(request.POST)
         if form.is_valid() and verify_second_factor(
-            request=request, user=request.user, token=form.cleaned_data["token"]  # type: ignore[arg-type]
+            request=request,
+            user=signed_in(request.user),
+            token=form.cleaned_data["token"],
         ):
             return redirect(_safe_next(request))
         if form.is_valid():
@@ -105,7 +108,7 @@ class ThemeView(RoleRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
-            set_theme(user=request.user, theme=request.POST.get("theme", ""))  # type: ignore[arg-type]
+            set_theme(user=signed_in(request.user), theme=request.POST.get("theme", ""))
         except ValidationError:
             return HttpResponseBadRequest(_("Unknown theme."))
         if getattr(request, "htmx", False):
@@ -124,7 +127,7 @@ class LanguageView(RoleRequiredMixin, View):
         if not check_for_language(language) or language not in dict(settings.LANGUAGES):
             return HttpResponseBadRequest(_("Unknown language."))
         if request.user.is_authenticated:
-            set_language_preference(user=request.user, language=language)  # type: ignore[arg-type]
+            set_language_preference(user=signed_in(request.user), language=language)
         response = redirect(_safe_next(request))
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
         return response
@@ -137,6 +140,6 @@ class ProfileView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context["has_second_factor"] = user_has_second_factor(user)  # type: ignore[arg-type]
-        context["roles"] = user.role_names  # type: ignore[union-attr]
+        context["has_second_factor"] = user_has_second_factor(signed_in(user))
+        context["roles"] = signed_in(user).role_names
         return context

@@ -12,8 +12,20 @@ class JobAdmin(admin.ModelAdmin[Job]):
     autocomplete_fields = ("requested_by",)
     date_hierarchy = "created_at"
     readonly_fields = (
-        "kind", "name", "status", "requested_by", "started_at", "finished_at", "progress",
-        "progress_detail", "log", "result", "error", "cancel_requested", "created_at", "updated_at",
+        "kind",
+        "name",
+        "status",
+        "requested_by",
+        "started_at",
+        "finished_at",
+        "progress",
+        "progress_detail",
+        "log",
+        "result",
+        "error",
+        "cancel_requested",
+        "created_at",
+        "updated_at",
     )
 
     def has_add_permission(self, request: object) -> bool:

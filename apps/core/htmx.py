@@ -20,7 +20,8 @@ def render_page(
 
     The page template includes the partial, so both paths show the same markup.
     """
-    is_htmx = bool(getattr(request, "htmx", False)) and not getattr(request.htmx, "boosted", False)
+    htmx = getattr(request, "htmx", None)
+    is_htmx = bool(htmx) and not getattr(htmx, "boosted", False)
     response = TemplateResponse(request, partial if is_htmx else template, context, status=status)
     response["Vary"] = "HX-Request"
     return response

@@ -18,9 +18,11 @@ def push_job_update(job_id: int) -> None:
 def _send_job_update(job_id: int) -> None:
     from .models import Job
 
-    job = Job.objects.filter(pk=job_id).values(
-        "id", "kind", "name", "status", "progress", "progress_detail", "cancel_requested"
-    ).first()
+    job = (
+        Job.objects.filter(pk=job_id)
+        .values("id", "kind", "name", "status", "progress", "progress_detail", "cancel_requested")
+        .first()
+    )
     if job is None:
         return
     send_to_group(JOBS_GROUP, {"type": "relay", "event": "job", "data": job})

@@ -24,9 +24,7 @@ class Job(TimeStampedModel):
 
     kind = models.CharField(_("kind"), max_length=64, db_index=True)
     name = models.CharField(_("name"), max_length=200)
-    status = models.CharField(
-        _("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED
-    )
+    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("requested by"),
@@ -49,11 +47,7 @@ class Job(TimeStampedModel):
         verbose_name_plural = _("background jobs")
         ordering = ("-created_at",)
         indexes = [models.Index(fields=("status", "-created_at"))]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(progress__lte=100), name="core_job_progress_max_100"
-            )
-        ]
+        constraints = [models.CheckConstraint(condition=models.Q(progress__lte=100), name="core_job_progress_max_100")]
         permissions = [("cancel_job", _("Can cancel a background job"))]
 
     def __str__(self) -> str:

@@ -42,9 +42,7 @@ def append_job_log(*, job_id: int, message: str) -> None:
     Job.objects.filter(pk=job_id).update(log=Concat(F("log"), Value(line)), updated_at=timezone.now())
 
 
-def report_job_progress(
-    *, job_id: int, percent: int, detail: dict[str, Any] | None = None, message: str = ""
-) -> None:
+def report_job_progress(*, job_id: int, percent: int, detail: dict[str, Any] | None = None, message: str = "") -> None:
     """Record progress of a running job; raises JobCancelled when a cancel was requested."""
     percent = max(0, min(100, percent))
     updates: dict[str, Any] = {"progress": percent, "updated_at": timezone.now()}
@@ -110,11 +108,7 @@ def _end_job(
         updates["progress"] = progress
     if message:
         updates["log"] = Concat(F("log"), Value(f"{now:%Y-%m-%d %H:%M:%S} {message}\n"))
-    ended = (
-        Job.objects.filter(pk=job_id)
-        .exclude(status__in=FINISHED_JOB_STATUSES)
-        .update(**updates)
-    )
+    ended = Job.objects.filter(pk=job_id).exclude(status__in=FINISHED_JOB_STATUSES).update(**updates)
     if ended:
         push_job_update(job_id)
     return bool(ended)

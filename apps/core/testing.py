@@ -98,6 +98,10 @@ class ResourceContract:
     def model(self) -> type[Model]:
         return type(self.make_object(0))
 
+    @staticmethod
+    def _fresh(obj: Model) -> Model:
+        return type(obj)._default_manager.get(pk=obj.pk)
+
     # --- the contract ---
     def test_anonymous_is_refused(self, db: Any) -> None:
         obj = self.make_object(0)
@@ -142,7 +146,9 @@ class ResourceContract:
         if not self.graphql_list:
             return
         obj = self.make_object(0)
-        result = graphql(client_for(self.allowed_role), f"{{ {self.graphql_list}(first: 500) {{ {self.graphql_fields} }} }}")
+        result = graphql(
+            client_for(self.allowed_role), f"{{ {self.graphql_list}(first: 500) {{ {self.graphql_fields} }} }}"
+        )
         assert "errors" not in result, result
         ids = [str(row["id"]) for row in result["data"][self.graphql_list]]
         assert str(obj.pk) in ids
@@ -163,7 +169,9 @@ class ResourceContract:
         denied = client_for(self.denied_role).post(self.list_url(), self.create_data, format="json")
         assert denied.status_code == 403
         assert model._default_manager.count() == before
-        allowed = client_for(self.create_role or self.allowed_role).post(self.list_url(), self.create_data, format="json")
+        allowed = client_for(self.create_role or self.allowed_role).post(
+            self.list_url(), self.create_data, format="json"
+        )
         assert allowed.status_code == 201, allowed.content
         assert model._default_manager.count() == before + 1
 
@@ -171,11 +179,10 @@ class ResourceContract:
         for case in self.actions:
             obj = self.make_object(0)
             url = f"{self.detail_url(obj)}{case.name}/"
-            fresh = lambda: type(obj)._default_manager.get(pk=obj.pk)  # noqa: E731
-            before = case.state(fresh())
+            before = case.state(self._fresh(obj))
             denied = client_for(case.denied_role).post(url, case.body, format="json")
             assert denied.status_code == 403, f"{case.name}: {denied.content!r}"
-            assert case.state(fresh()) == before, f"{case.name} changed something although refused"
+            assert case.state(self._fresh(obj)) == before, f"{case.name} changed something although refused"
             allowed = client_for(case.allowed_role).post(url, case.body, format="json")
             assert allowed.status_code == case.expected_status, f"{case.name}: {allowed.content!r}"
-            assert case.state(fresh()) != before, f"{case.name} changed nothing"
+            assert case.state(self._fresh(obj)) != before, f"{case.name} changed nothing"

@@ -76,9 +76,7 @@ class OperatorLogView(RoleRequiredMixin, HtmxPartialMixin, ListView[OperatorLogR
     paginate_by = 100
 
     def get_queryset(self) -> QuerySet[OperatorLogRecord]:
-        self.filterset = OperatorLogRecordFilter(
-            self.request.GET, queryset=OperatorLogRecord.objects.all()
-        )
+        self.filterset = OperatorLogRecordFilter(self.request.GET, queryset=OperatorLogRecord.objects.all())
         return self.filterset.qs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

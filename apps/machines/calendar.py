@@ -136,9 +136,7 @@ def working_intervals(
 def working_minutes(intervals: Iterable[Interval]) -> int:
     """Total whole minutes across `intervals`, rounded down."""
     # Via UTC: Python subtracts datetimes sharing one ZoneInfo as wall-clock times.
-    total = sum(
-        (end.astimezone(UTC) - start.astimezone(UTC) for start, end in intervals), timedelta()
-    )
+    total = sum((end.astimezone(UTC) - start.astimezone(UTC) for start, end in intervals), timedelta())
     return total // timedelta(minutes=1)
 
 
@@ -175,9 +173,7 @@ def _layout(shift: Shift) -> tuple[_Span, list[_Span]]:
     return work, [_place(b.start, b.end, shift.start) for b in shift.breaks]
 
 
-def _shift_intervals(
-    shifts: Sequence[Shift], tz: ZoneInfo, lo: datetime, hi: datetime
-) -> list[Interval]:
+def _shift_intervals(shifts: Sequence[Shift], tz: ZoneInfo, lo: datetime, hi: datetime) -> list[Interval]:
     # Start a day early: a night shift from the previous evening can run into `lo`.
     day = lo.astimezone(tz).date() - _DAY
     last_day = hi.astimezone(tz).date()

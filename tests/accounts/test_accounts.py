@@ -25,15 +25,26 @@ class TestUserAPI(ResourceContract):
 
     def make_object(self, index: int) -> User:
         return User.objects.create_user(
-            username=f"welder{index}", first_name="Ana", last_name=f"Weld{index}", email=f"w{index}@shop.test",
+            username=f"welder{index}",
+            first_name="Ana",
+            last_name=f"Weld{index}",
+            email=f"w{index}@shop.test",
             is_active=index != 1,
         )
 
     def expected(self, obj: Any) -> dict[str, Any]:
         return {
-            "id": obj.pk, "username": obj.username, "first_name": "Ana", "last_name": obj.last_name,
-            "email": obj.email, "is_active": obj.is_active, "roles": [], "theme": "system", "language": "",
-            "last_login": None, "date_joined": obj.date_joined.isoformat().replace("+00:00", "Z"),
+            "id": obj.pk,
+            "username": obj.username,
+            "first_name": "Ana",
+            "last_name": obj.last_name,
+            "email": obj.email,
+            "is_active": obj.is_active,
+            "roles": [],
+            "theme": "system",
+            "language": "",
+            "last_login": None,
+            "date_joined": obj.date_joined.isoformat().replace("+00:00", "Z"),
         }
 
 
@@ -79,7 +90,8 @@ def test_demo_users_print_passwords_once(db: Any, capsys: Any) -> None:
 def test_roles_from_claims() -> None:
     role_map = {"MES-Operators": "operator", "MES-Planners": "planner", "MES-Managers": "production_manager"}
     assert roles_from_claims({"groups": ["MES-Planners", "Finance", "MES-Operators"]}, "groups", role_map) == [
-        "operator", "planner",
+        "operator",
+        "planner",
     ]
     assert roles_from_claims({"roles": "MES-Managers"}, "roles", role_map) == ["production_manager"]
     assert roles_from_claims({}, "groups", role_map) == []
@@ -90,7 +102,8 @@ def test_sso_sign_in_syncs_roles_from_the_configured_claim(personas: dict[str, A
     settings.OIDC_ROLE_MAP = {"mes-supervisors": "supervisor"}
     user = personas["operator"]
     sociallogin = SimpleNamespace(
-        is_existing=True, user=user,
+        is_existing=True,
+        user=user,
         account=SimpleNamespace(extra_data={"id_token": {"sub": "1"}, "userinfo": {"groups": ["mes-supervisors"]}}),
     )
     ShopSocialAccountAdapter().pre_social_login(None, sociallogin)  # type: ignore[arg-type]
@@ -101,10 +114,17 @@ def test_sso_sign_in_syncs_roles_from_the_configured_claim(personas: dict[str, A
 
 def test_sso_provider_button_from_environment(db: Any, settings: Any) -> None:
     settings.SOCIALACCOUNT_PROVIDERS = {
-        "openid_connect": {"APPS": [{
-            "provider_id": "entra", "name": "Microsoft Entra ID", "client_id": "abc", "secret": "s",
-            "settings": {"server_url": "https://login.microsoftonline.com/tenant/v2.0"},
-        }]}
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "entra",
+                    "name": "Microsoft Entra ID",
+                    "client_id": "abc",
+                    "secret": "s",
+                    "settings": {"server_url": "https://login.microsoftonline.com/tenant/v2.0"},
+                }
+            ]
+        }
     }
     page = Client().get("/accounts/login/").content.decode()
     assert "Microsoft Entra ID" in page
@@ -112,8 +132,9 @@ def test_sso_provider_button_from_environment(db: Any, settings: Any) -> None:
 
 
 def test_open_sign_up_is_closed(db: Any) -> None:
-    response = Client().post("/accounts/signup/", {"username": "x", "email": "x@x.test", "password1": "Zx!9" * 4,
-                                                   "password2": "Zx!9" * 4})
+    response = Client().post(
+        "/accounts/signup/", {"username": "x", "email": "x@x.test", "password1": "Zx!9" * 4, "password2": "Zx!9" * 4}
+    )
     assert User.objects.filter(username="x").count() == 0
     assert response.status_code == 200
     assert "Sign Up Closed" in response.content.decode()
@@ -121,7 +142,10 @@ def test_open_sign_up_is_closed(db: Any) -> None:
 
 def test_theme_is_remembered_per_user(personas: dict[str, Any]) -> None:
     client = verified_client(personas["supervisor"], Client)
-    assert client.post("/accounts/preferences/theme/", {"theme": "dark"}, headers={"HX-Request": "true"}).status_code == 204
+    assert (
+        client.post("/accounts/preferences/theme/", {"theme": "dark"}, headers={"HX-Request": "true"}).status_code
+        == 204
+    )
     assert 'data-theme="dark"' in client.get("/").content.decode()
     assert client.post("/accounts/preferences/theme/", {"theme": "neon"}).status_code == 400
     personas["supervisor"].refresh_from_db()
@@ -149,7 +173,8 @@ def test_admin_issues_a_token_shown_once(personas: dict[str, Any]) -> None:
     client = verified_client(personas["admin"], Client)
     response = client.post(
         "/admin/accounts/apitoken/add/",
-        {"user": personas["operator"].pk, "name": "laser bay gateway", "valid_days": 30}, follow=True,
+        {"user": personas["operator"].pk, "name": "laser bay gateway", "valid_days": 30},
+        follow=True,
     )
     assert response.status_code == 200
     text = response.content.decode()

@@ -35,6 +35,7 @@ def login_form(client: Client, username: str, password: str, ip: str = "10.0.0.1
 
 # --- the allauth login form ---------------------------------------------------------------
 
+
 def test_operator_logs_in_without_second_factor(personas: dict[str, Any]) -> None:
     client = Client()
     response = login_form(client, "operator", PASSWORD)
@@ -133,6 +134,7 @@ def test_login_form_rate_limit_per_ip(personas: dict[str, Any]) -> None:
 
 # --- the admin login ----------------------------------------------------------------------
 
+
 def admin_login(client: Client, username: str, password: str, token: str = "", ip: str = "10.0.3.1") -> Any:
     return client.post(
         "/admin/login/?next=/admin/",
@@ -179,10 +181,13 @@ def test_admin_login_rate_limit_per_ip(personas: dict[str, Any]) -> None:
 
 # --- the API token endpoint ---------------------------------------------------------------
 
+
 def request_token(username: str, password: str, ip: str = "10.0.8.1", **extra: str) -> Any:
     return APIClient().post(
-        "/api/v1/auth/token/", {"username": username, "password": password, "name": "edge gateway", **extra},
-        format="json", REMOTE_ADDR=ip,
+        "/api/v1/auth/token/",
+        {"username": username, "password": password, "name": "edge gateway", **extra},
+        format="json",
+        REMOTE_ADDR=ip,
     )
 
 
@@ -232,6 +237,7 @@ def test_bad_token_request_says_what_is_missing(db: Any) -> None:
 
 
 # --- deactivation -------------------------------------------------------------------------
+
 
 def test_deactivated_user_loses_session_and_tokens_at_once(personas: dict[str, Any]) -> None:
     browser = Client()

@@ -44,8 +44,9 @@ def test_every_route_declares_its_access() -> None:
     assert undeclared == []
 
 
-@pytest.mark.parametrize("route", [r for r in ALL_ROUTES if r.access not in (ADMIN_SITE, SIGN_IN_PAGES)],
-                         ids=lambda r: r.sample_path)
+@pytest.mark.parametrize(
+    "route", [r for r in ALL_ROUTES if r.access not in (ADMIN_SITE, SIGN_IN_PAGES)], ids=lambda r: r.sample_path
+)
 def test_route_access_matches_matrix(route: Any, clients: dict[str, Any]) -> None:
     for who, client in clients.items():
         response = getattr(client, route.method)(route.sample_path)
@@ -88,7 +89,9 @@ def test_admin_needs_a_verified_second_factor(personas: dict[str, Any]) -> None:
 
 
 def test_sign_in_pages_never_fail(clients: dict[str, Any]) -> None:
-    for route in [r for r in ALL_ROUTES if r.access == SIGN_IN_PAGES and "<" not in r.pattern and "(?P" not in r.pattern]:
+    for route in [
+        r for r in ALL_ROUTES if r.access == SIGN_IN_PAGES and "<" not in r.pattern and "(?P" not in r.pattern
+    ]:
         for who in ("anonymous", "operator", "supervisor"):
             response = clients[who].get(route.sample_path)
             assert response.status_code < 500, f"{who} {route.sample_path}: {response.status_code}"

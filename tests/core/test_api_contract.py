@@ -25,16 +25,28 @@ class TestBackgroundJobAPI(ResourceContract):
 
     def make_object(self, index: int) -> Job:
         return Job.objects.create(
-            kind="test.kind", name=f"Import week {index}", status="queued" if index != 1 else "failed",
+            kind="test.kind",
+            name=f"Import week {index}",
+            status="queued" if index != 1 else "failed",
             error="bad row 3" if index == 1 else "",
         )
 
     def expected(self, obj: Any) -> dict[str, Any]:
         return {
-            "id": obj.pk, "kind": "test.kind", "name": obj.name, "status": obj.status, "requested_by": None,
-            "created_at": obj.created_at.isoformat().replace("+00:00", "Z"), "started_at": None,
-            "finished_at": None, "progress": 0, "progress_detail": {}, "log": "", "result": {},
-            "error": obj.error, "cancel_requested": False,
+            "id": obj.pk,
+            "kind": "test.kind",
+            "name": obj.name,
+            "status": obj.status,
+            "requested_by": None,
+            "created_at": obj.created_at.isoformat().replace("+00:00", "Z"),
+            "started_at": None,
+            "finished_at": None,
+            "progress": 0,
+            "progress_detail": {},
+            "log": "",
+            "result": {},
+            "error": obj.error,
+            "cancel_requested": False,
         }
 
 
@@ -48,12 +60,17 @@ class TestOperatorLogAPI(ResourceContract):
 
     def make_object(self, index: int) -> OperatorLogRecord:
         return OperatorLogRecord.objects.create(
-            level="ERROR" if index == 1 else "WARNING", source="operator.telemetry",
+            level="ERROR" if index == 1 else "WARNING",
+            source="operator.telemetry",
             message=f"Laser {index} stopped reporting",
         )
 
     def expected(self, obj: Any) -> dict[str, Any]:
         return {
-            "id": obj.pk, "logged_at": obj.logged_at.isoformat().replace("+00:00", "Z"), "level": obj.level,
-            "source": "operator.telemetry", "message": obj.message, "request_id": "",
+            "id": obj.pk,
+            "logged_at": obj.logged_at.isoformat().replace("+00:00", "Z"),
+            "level": obj.level,
+            "source": "operator.telemetry",
+            "message": obj.message,
+            "request_id": "",
         }

@@ -19,7 +19,12 @@ def test_lifecycle_queued_running_succeeded(job: Job) -> None:
     services.report_job_progress(job_id=job.pk, percent=40, detail={"rows": 120}, message="validated 120 rows")
     assert services.finish_job(job_id=job.pk, result={"created": 120}, message="imported") is True
     job.refresh_from_db()
-    assert (job.status, job.progress, job.progress_detail, job.result) == ("succeeded", 100, {"rows": 120}, {"created": 120})
+    assert (job.status, job.progress, job.progress_detail, job.result) == (
+        "succeeded",
+        100,
+        {"rows": 120},
+        {"created": 120},
+    )
     assert job.started_at is not None and job.finished_at is not None and job.finished_at >= job.started_at
     assert job.log.splitlines()[0].endswith("validated 120 rows")
     assert job.log.splitlines()[1].endswith("imported")

@@ -30,7 +30,9 @@ def test_ready_checks_database_cache_and_broker(db: Any) -> None:
     response = Client().get("/health/ready")
     assert response.status_code == 200
     assert response.json() == {
-        "status": "ok", "failed": [], "checks": {"database": "ok", "cache": "ok", "broker": "ok"},
+        "status": "ok",
+        "failed": [],
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok"},
     }
 
 
@@ -139,7 +141,12 @@ def test_openapi_schema_documents_errors(db: Any, client_for: Any) -> None:
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ENV", "DEBUG")}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -151,7 +158,8 @@ def test_production_refuses_to_start_without_secret_and_hosts() -> None:
 
 def test_production_profile_passes_check_deploy() -> None:
     env = {
-        "DJANGO_ENV": "production", "CNC_TESTING": "0",
+        "DJANGO_ENV": "production",
+        "CNC_TESTING": "0",
         "SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-0123456789",
         "ALLOWED_HOSTS": "mes.example.com",
     }

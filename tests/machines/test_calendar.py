@@ -20,9 +20,7 @@ MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 WEEKDAYS = (MON, TUE, WED, THU, FRI)
 
 
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
@@ -40,9 +38,7 @@ def day_shifts(*breaks: Break) -> list[Shift]:
 def test_day_shift_with_lunch_break() -> None:
     shifts = [Shift(MON, time(6), time(14, 30), (Break(time(10), time(10, 30)),))]
 
-    result = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 5), local(CHICAGO, 2026, 1, 6)
-    )
+    result = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 5), local(CHICAGO, 2026, 1, 6))
 
     assert result == [
         (utc(2026, 1, 5, 12), utc(2026, 1, 5, 16)),
@@ -62,12 +58,8 @@ def test_two_shifts_monday_to_friday_are_merged_where_they_touch() -> None:
         )
     ]
 
-    two_days = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 5), local(CHICAGO, 2026, 1, 7)
-    )
-    week = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 5), local(CHICAGO, 2026, 1, 12)
-    )
+    two_days = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 5), local(CHICAGO, 2026, 1, 7))
+    week = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 5), local(CHICAGO, 2026, 1, 12))
 
     assert two_days == [
         (utc(2026, 1, 5, 12), utc(2026, 1, 5, 16)),
@@ -82,9 +74,7 @@ def test_two_shifts_monday_to_friday_are_merged_where_they_touch() -> None:
 
 
 def test_query_spanning_weeks() -> None:
-    result = working_intervals(
-        day_shifts(), [], CHICAGO, local(CHICAGO, 2026, 1, 1), local(CHICAGO, 2026, 2, 1)
-    )
+    result = working_intervals(day_shifts(), [], CHICAGO, local(CHICAGO, 2026, 1, 1), local(CHICAGO, 2026, 2, 1))
 
     # January 2026 has 22 weekdays.
     assert len(result) == 22
@@ -96,9 +86,7 @@ def test_query_spanning_weeks() -> None:
 def test_night_shift_crosses_midnight_with_break_on_next_day() -> None:
     shifts = [Shift(FRI, time(22), time(6), (Break(time(2), time(2, 30)),))]
 
-    result = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 9), local(CHICAGO, 2026, 1, 11)
-    )
+    result = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 9), local(CHICAGO, 2026, 1, 11))
 
     assert result == [
         (utc(2026, 1, 10, 4), utc(2026, 1, 10, 8)),
@@ -110,9 +98,7 @@ def test_night_shift_crosses_midnight_with_break_on_next_day() -> None:
 def test_night_shift_that_started_before_the_query_is_included_and_clipped() -> None:
     shifts = [Shift(FRI, time(22), time(6), (Break(time(2), time(2, 30)),))]
 
-    result = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 10), local(CHICAGO, 2026, 1, 10, 4)
-    )
+    result = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 1, 10), local(CHICAGO, 2026, 1, 10, 4))
 
     assert result == [
         (utc(2026, 1, 10, 6), utc(2026, 1, 10, 8)),
@@ -144,9 +130,7 @@ def test_day_span_on_dst_days_lasts_23_and_25_hours() -> None:
 
 
 def test_holiday_via_day_span_removes_the_day() -> None:
-    christmas = CalendarException(
-        ExceptionKind.HOLIDAY, *day_span(date(2026, 12, 25), date(2026, 12, 25), CHICAGO)
-    )
+    christmas = CalendarException(ExceptionKind.HOLIDAY, *day_span(date(2026, 12, 25), date(2026, 12, 25), CHICAGO))
 
     result = working_intervals(
         day_shifts(),
@@ -181,18 +165,12 @@ def test_maintenance_cuts_part_of_a_shift() -> None:
 
 def test_saturday_overtime_adds_time_outside_shifts() -> None:
     overtime = [
-        CalendarException(
-            ExceptionKind.OVERTIME, local(CHICAGO, 2026, 1, 10, 6), local(CHICAGO, 2026, 1, 10, 14)
-        ),
+        CalendarException(ExceptionKind.OVERTIME, local(CHICAGO, 2026, 1, 10, 6), local(CHICAGO, 2026, 1, 10, 14)),
         # Overtime right after a shift extends it into one interval.
-        CalendarException(
-            ExceptionKind.OVERTIME, local(CHICAGO, 2026, 1, 9, 14), local(CHICAGO, 2026, 1, 9, 16)
-        ),
+        CalendarException(ExceptionKind.OVERTIME, local(CHICAGO, 2026, 1, 9, 14), local(CHICAGO, 2026, 1, 9, 16)),
     ]
 
-    result = working_intervals(
-        day_shifts(), overtime, CHICAGO, local(CHICAGO, 2026, 1, 9), local(CHICAGO, 2026, 1, 11)
-    )
+    result = working_intervals(day_shifts(), overtime, CHICAGO, local(CHICAGO, 2026, 1, 9), local(CHICAGO, 2026, 1, 11))
 
     assert result == [
         (utc(2026, 1, 9, 12), utc(2026, 1, 9, 22)),
@@ -204,9 +182,7 @@ def test_saturday_overtime_adds_time_outside_shifts() -> None:
 def test_removal_beats_overtime() -> None:
     saturday = (local(CHICAGO, 2026, 1, 10, 6), local(CHICAGO, 2026, 1, 10, 14))
     overtime = CalendarException(ExceptionKind.OVERTIME, *saturday)
-    holiday = CalendarException(
-        ExceptionKind.HOLIDAY, *day_span(date(2026, 1, 10), date(2026, 1, 10), CHICAGO)
-    )
+    holiday = CalendarException(ExceptionKind.HOLIDAY, *day_span(date(2026, 1, 10), date(2026, 1, 10), CHICAGO))
     shutdown = CalendarException(
         ExceptionKind.SHUTDOWN, local(CHICAGO, 2026, 1, 10, 12), local(CHICAGO, 2026, 1, 10, 18)
     )
@@ -224,9 +200,7 @@ def test_chicago_spring_forward_night_shift_lasts_7_hours() -> None:
     # Clocks go from 02:00 CST to 03:00 CDT on Sunday 2026-03-08.
     shifts = [Shift(SAT, time(22), time(6))]
 
-    result = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 3, 7), local(CHICAGO, 2026, 3, 9)
-    )
+    result = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 3, 7), local(CHICAGO, 2026, 3, 9))
 
     assert result == [(utc(2026, 3, 8, 4), utc(2026, 3, 8, 11))]
     assert working_minutes(result) == 7 * 60
@@ -236,9 +210,7 @@ def test_chicago_fall_back_night_shift_lasts_9_hours() -> None:
     # Clocks go from 02:00 CDT back to 01:00 CST on Sunday 2026-11-01.
     shifts = [Shift(SAT, time(22), time(6))]
 
-    result = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 10, 31), local(CHICAGO, 2026, 11, 2)
-    )
+    result = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 10, 31), local(CHICAGO, 2026, 11, 2))
 
     assert result == [(utc(2026, 11, 1, 3), utc(2026, 11, 1, 12))]
     assert working_minutes(result) == 9 * 60
@@ -248,18 +220,14 @@ def test_madrid_spring_forward_night_shift_lasts_7_hours() -> None:
     # Clocks go from 02:00 CET to 03:00 CEST on Sunday 2026-03-29.
     shifts = [Shift(SAT, time(22), time(6))]
 
-    result = working_intervals(
-        shifts, [], MADRID, local(MADRID, 2026, 3, 28), local(MADRID, 2026, 3, 30)
-    )
+    result = working_intervals(shifts, [], MADRID, local(MADRID, 2026, 3, 28), local(MADRID, 2026, 3, 30))
 
     assert result == [(utc(2026, 3, 28, 21), utc(2026, 3, 29, 4))]
     assert working_minutes(result) == 7 * 60
 
 
 def test_day_shifts_keep_local_wall_time_across_dst() -> None:
-    result = working_intervals(
-        day_shifts(), [], CHICAGO, local(CHICAGO, 2026, 3, 6), local(CHICAGO, 2026, 3, 10)
-    )
+    result = working_intervals(day_shifts(), [], CHICAGO, local(CHICAGO, 2026, 3, 6), local(CHICAGO, 2026, 3, 10))
 
     assert result == [
         (utc(2026, 3, 6, 12), utc(2026, 3, 6, 20)),
@@ -270,9 +238,7 @@ def test_day_shifts_keep_local_wall_time_across_dst() -> None:
 def test_nonexistent_wall_time_maps_to_end_of_gap() -> None:
     shifts = [Shift(SUN, time(2, 30), time(10))]
 
-    result = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 3, 8), local(CHICAGO, 2026, 3, 9)
-    )
+    result = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 3, 8), local(CHICAGO, 2026, 3, 9))
 
     assert result == [(utc(2026, 3, 8, 8), utc(2026, 3, 8, 15))]
 
@@ -280,9 +246,7 @@ def test_nonexistent_wall_time_maps_to_end_of_gap() -> None:
 def test_break_inside_the_gap_takes_no_time() -> None:
     shifts = [Shift(SAT, time(22), time(6), (Break(time(2), time(2, 30)),))]
 
-    result = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 3, 7), local(CHICAGO, 2026, 3, 9)
-    )
+    result = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 3, 7), local(CHICAGO, 2026, 3, 9))
 
     assert result == [(utc(2026, 3, 8, 4), utc(2026, 3, 8, 11))]
 
@@ -290,9 +254,7 @@ def test_break_inside_the_gap_takes_no_time() -> None:
 def test_ambiguous_wall_time_uses_first_occurrence() -> None:
     shifts = [Shift(SUN, time(1, 30), time(5))]
 
-    result = working_intervals(
-        shifts, [], CHICAGO, local(CHICAGO, 2026, 11, 1), local(CHICAGO, 2026, 11, 2)
-    )
+    result = working_intervals(shifts, [], CHICAGO, local(CHICAGO, 2026, 11, 1), local(CHICAGO, 2026, 11, 2))
 
     # 01:30 CDT is 06:30 UTC; 05:00 CST is 11:00 UTC.
     assert result == [(utc(2026, 11, 1, 6, 30), utc(2026, 11, 1, 11))]
@@ -302,9 +264,7 @@ def test_ambiguous_wall_time_uses_first_occurrence() -> None:
 def test_working_minutes_floors_the_total() -> None:
     assert working_minutes([]) == 0
     # Same-zone local datetimes still count real time: the fall-back night is 9 hours.
-    assert (
-        working_minutes([(local(CHICAGO, 2026, 10, 31, 22), local(CHICAGO, 2026, 11, 1, 6))]) == 540
-    )
+    assert working_minutes([(local(CHICAGO, 2026, 10, 31, 22), local(CHICAGO, 2026, 11, 1, 6))]) == 540
     assert working_minutes([(utc(2026, 1, 5, 12), utc(2026, 1, 5, 12, 1, 59))]) == 1
     assert (
         working_minutes(
@@ -366,9 +326,7 @@ def test_breaks_may_touch_shift_edges_and_midnight() -> None:
         ),
     )
 
-    result = working_intervals(
-        [shift], [], CHICAGO, local(CHICAGO, 2026, 1, 9), local(CHICAGO, 2026, 1, 11)
-    )
+    result = working_intervals([shift], [], CHICAGO, local(CHICAGO, 2026, 1, 9), local(CHICAGO, 2026, 1, 11))
 
     assert result == [
         (utc(2026, 1, 10, 4, 15), utc(2026, 1, 10, 5, 45)),

@@ -12,8 +12,19 @@ class UserSerializer(serializers.ModelSerializer[User]):
 
     class Meta:
         model = User
-        fields = ("id", "username", "first_name", "last_name", "email", "is_active", "roles", "theme",
-                  "language", "last_login", "date_joined")
+        fields = (
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "is_active",
+            "roles",
+            "theme",
+            "language",
+            "last_login",
+            "date_joined",
+        )
         read_only_fields = fields
 
 
@@ -21,7 +32,8 @@ class TokenRequestSerializer(serializers.Serializer[Any]):
     username = serializers.CharField(help_text="Username or e-mail.")
     password = serializers.CharField(style={"input_type": "password"})
     otp_token = serializers.CharField(
-        required=False, allow_blank=True,
+        required=False,
+        allow_blank=True,
         help_text="A TOTP code; required for users whose role needs a second factor.",
     )
     name = serializers.CharField(max_length=100, help_text="What will use the token.")

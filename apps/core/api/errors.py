@@ -14,7 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField(help_text="What went wrong, in words a person can act on.")
     code = serializers.CharField(help_text="A stable machine-readable code.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Per-field messages for invalid input.",

@@ -8,13 +8,26 @@ from ..models import Job, OperatorLogRecord
 
 
 class JobSerializer(serializers.ModelSerializer[Job]):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Job
         fields = (
-            "id", "kind", "name", "status", "requested_by", "created_at", "started_at",
-            "finished_at", "progress", "progress_detail", "log", "result", "error",
+            "id",
+            "kind",
+            "name",
+            "status",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress",
+            "progress_detail",
+            "log",
+            "result",
+            "error",
             "cancel_requested",
         )
         read_only_fields = fields

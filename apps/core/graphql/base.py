@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import graphene
@@ -83,6 +84,5 @@ class ShopMutation(graphene.Mutation):
         except PermissionDenied as exc:
             raise GraphQLError(str(exc) or DENIED, extensions={"code": "FORBIDDEN"}) from exc
 
-    @classmethod
-    def perform(cls, root: Any, info: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{cls.__name__} must implement perform()")
+    # Each subclass defines `perform` as a classmethod taking its own arguments by name.
+    perform: ClassVar[Callable[..., Any]]

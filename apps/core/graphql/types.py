@@ -7,8 +7,19 @@ class BackgroundJobType(ShopObjectType):
         model = Job
         name = "BackgroundJob"
         fields = (
-            "id", "kind", "name", "status", "requested_by", "created_at", "started_at",
-            "finished_at", "progress", "progress_detail", "log", "result", "error",
+            "id",
+            "kind",
+            "name",
+            "status",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress",
+            "progress_detail",
+            "log",
+            "result",
+            "error",
             "cancel_requested",
         )
 

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,47 +14,73 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='OperatorLogRecord',
+            name="OperatorLogRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('logged_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='time')),
-                ('level', models.CharField(max_length=10, verbose_name='level')),
-                ('source', models.CharField(max_length=100, verbose_name='source')),
-                ('message', models.TextField(verbose_name='message')),
-                ('request_id', models.CharField(blank=True, max_length=64, verbose_name='request id')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("logged_at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="time")),
+                ("level", models.CharField(max_length=10, verbose_name="level")),
+                ("source", models.CharField(max_length=100, verbose_name="source")),
+                ("message", models.TextField(verbose_name="message")),
+                ("request_id", models.CharField(blank=True, max_length=64, verbose_name="request id")),
             ],
             options={
-                'verbose_name': 'operator log record',
-                'verbose_name_plural': 'operator log records',
-                'ordering': ('-logged_at',),
+                "verbose_name": "operator log record",
+                "verbose_name_plural": "operator log records",
+                "ordering": ("-logged_at",),
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('kind', models.CharField(db_index=True, max_length=64, verbose_name='kind')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16, verbose_name='status')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('progress', models.PositiveSmallIntegerField(default=0, verbose_name='progress (%)')),
-                ('progress_detail', models.JSONField(blank=True, default=dict, verbose_name='progress detail')),
-                ('log', models.TextField(blank=True, verbose_name='log')),
-                ('result', models.JSONField(blank=True, default=dict, verbose_name='result')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('cancel_requested', models.BooleanField(default=False, verbose_name='cancel requested')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='background_jobs', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("kind", models.CharField(db_index=True, max_length=64, verbose_name="kind")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
+                ("progress", models.PositiveSmallIntegerField(default=0, verbose_name="progress (%)")),
+                ("progress_detail", models.JSONField(blank=True, default=dict, verbose_name="progress detail")),
+                ("log", models.TextField(blank=True, verbose_name="log")),
+                ("result", models.JSONField(blank=True, default=dict, verbose_name="result")),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                ("cancel_requested", models.BooleanField(default=False, verbose_name="cancel requested")),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="background_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'background job',
-                'verbose_name_plural': 'background jobs',
-                'ordering': ('-created_at',),
-                'permissions': [('cancel_job', 'Can cancel a background job')],
-                'indexes': [models.Index(fields=['status', '-created_at'], name='core_job_status_fa2791_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='core_job_progress_max_100')],
+                "verbose_name": "background job",
+                "verbose_name_plural": "background jobs",
+                "ordering": ("-created_at",),
+                "permissions": [("cancel_job", "Can cancel a background job")],
+                "indexes": [models.Index(fields=["status", "-created_at"], name="core_job_status_fa2791_idx")],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("progress__lte", 100)), name="core_job_progress_max_100")
+                ],
             },
         ),
     ]

@@ -22,8 +22,11 @@ class Command(BaseCommand):
         for role in ROLES:
             user, is_new = User.objects.get_or_create(
                 username=role,
-                defaults={"first_name": role.replace("_", " ").title(), "last_name": "Demo",
-                          "email": f"{role}@demo.cnc-copilot.local"},
+                defaults={
+                    "first_name": role.replace("_", " ").title(),
+                    "last_name": "Demo",
+                    "email": f"{role}@demo.cnc-copilot.local",
+                },
             )
             if is_new:
                 user.set_password(demo_password(role))

@@ -29,8 +29,20 @@ class Command(BaseCommand):
         if not options["no_worker"] and not settings.CELERY_TASK_ALWAYS_EAGER:
             children.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "cnc_copilot", "worker",
-                     "--pool", "threads", "--concurrency", "2", "--loglevel", "INFO"],
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "cnc_copilot",
+                        "worker",
+                        "--pool",
+                        "threads",
+                        "--concurrency",
+                        "2",
+                        "--loglevel",
+                        "INFO",
+                    ],
                 )
             )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
