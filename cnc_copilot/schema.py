@@ -4,13 +4,18 @@ import graphene
 
 from apps.accounts.graphql.schema import AccountsMutation, AccountsQuery
 from apps.core.graphql.schema import CoreMutation, CoreQuery
+from apps.inventory.graphql.schema import InventoryMutation, InventoryQuery
+from apps.machines.graphql.schema import MachinesMutation, MachinesQuery
+from apps.routings.graphql.schema import RoutingsMutation, RoutingsQuery
 
 
-class Query(CoreQuery, AccountsQuery, graphene.ObjectType):
+class Query(CoreQuery, AccountsQuery, MachinesQuery, InventoryQuery, RoutingsQuery, graphene.ObjectType):
     pass
 
 
-class Mutation(CoreMutation, AccountsMutation, graphene.ObjectType):
+class Mutation(
+    CoreMutation, AccountsMutation, MachinesMutation, InventoryMutation, RoutingsMutation, graphene.ObjectType
+):
     pass
 
 

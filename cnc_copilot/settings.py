@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "channels",
     "apps.core",
     "apps.accounts",
+    "apps.machines",
+    "apps.inventory",
+    "apps.routings",
 ]
 
 MIDDLEWARE = [

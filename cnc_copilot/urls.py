@@ -24,6 +24,9 @@ class SwaggerView(SpectacularSwaggerView):
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    path("machines/", include("apps.machines.urls")),
+    path("inventory/", include("apps.inventory.urls")),
+    path("routings/", include("apps.routings.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cnc_copilot.api")),

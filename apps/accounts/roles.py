@@ -23,31 +23,76 @@ TWO_FACTOR_ROLES = frozenset(ROLES) - {OPERATOR}
 # Roles whose members may open the Django admin (what they see there follows their permissions).
 STAFF_ROLES = frozenset({PRODUCTION_MANAGER, ADMIN})
 
+
+def _model_perms(app_label: str, verbs: str, *models: str) -> set[str]:
+    return {f"{app_label}.{verb}_{model}" for verb in verbs.split() for model in models}
+
+
 # Operators view schedule, jobs and machines.
-_OPERATOR: frozenset[str] = frozenset()
+_OPERATOR: frozenset[str] = frozenset(
+    _model_perms(
+        "machines",
+        "view",
+        "department",
+        "workcentertype",
+        "workcenter",
+        "shiftcalendar",
+        "shift",
+        "shiftbreak",
+        "calendarexception",
+    )
+    | _model_perms("inventory", "view", "material")
+    | _model_perms("routings", "view", "customer", "part", "partfile", "routingstep", "job", "operation")
+)
 
 # Supervisors also edit the schedule, create jobs, view reports, trigger the advisor, and read
 # the log panel and the background jobs.
 _SUPERVISOR = _OPERATOR | {
     "core.view_job",
     "core.view_operatorlogrecord",
+    "routings.add_job",
+    "routings.change_job",
+    "routings.change_operation",
+    "routings.hold_job",
+    "routings.split_job",
 }
 
-# Planners work the schedule like supervisors.
-_PLANNER = _SUPERVISOR | set()
+# Planners work the schedule like supervisors, and bring in and release the week's jobs.
+_PLANNER = _SUPERVISOR | {
+    "routings.release_job",
+    "routings.import_master_data",
+}
 
 # Quality and maintenance staff see what operators see plus their own areas and the log panel.
 _QUALITY = _OPERATOR | {"core.view_operatorlogrecord"}
-_MAINTENANCE = _OPERATOR | {"core.view_operatorlogrecord"}
+_MAINTENANCE = _OPERATOR | {"core.view_operatorlogrecord"} | _model_perms("machines", "add change", "calendarexception")
 
 # Production managers also approve schedules, release jobs, configure machines, export reports,
 # approve advisor proposals, cancel background work and see who has which account.
 _PRODUCTION_MANAGER = (
     _SUPERVISOR
     | _PLANNER
+    | _MAINTENANCE
+    | {"core.cancel_job", "accounts.view_user", "routings.cancel_job"}
+    | _model_perms(
+        "machines",
+        "add change",
+        "department",
+        "workcentertype",
+        "workcenter",
+        "shiftcalendar",
+        "shift",
+        "shiftbreak",
+        "calendarexception",
+    )
+    | _model_perms("inventory", "add change", "material")
+    | _model_perms("routings", "add change", "customer", "part", "partfile", "routingstep")
     | {
-        "core.cancel_job",
-        "accounts.view_user",
+        "routings.delete_partfile",
+        "routings.delete_routingstep",
+        "machines.delete_calendarexception",
+        "machines.delete_shift",
+        "machines.delete_shiftbreak",
     }
 )
 

@@ -32,6 +32,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    # Until the second factor is done the only way forward is the verification page.
+    is_verified = getattr(user, "is_verified", None)
+    if getattr(user, "requires_two_factor", False) and not (callable(is_verified) and is_verified()):
+        return {"nav_items": []}
     items = [
         {"label": item.label, "url": reverse(item.url_name), "active": request.path == reverse(item.url_name)}
         for item in NAVIGATION

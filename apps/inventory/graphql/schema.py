@@ -1,0 +1,9 @@
+import graphene
+
+
+class InventoryQuery(graphene.ObjectType):
+    pass
+
+
+class InventoryMutation(graphene.ObjectType):
+    pass

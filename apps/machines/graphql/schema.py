@@ -1,0 +1,9 @@
+import graphene
+
+
+class MachinesQuery(graphene.ObjectType):
+    pass
+
+
+class MachinesMutation(graphene.ObjectType):
+    pass

@@ -1,0 +1,9 @@
+import graphene
+
+
+class RoutingsQuery(graphene.ObjectType):
+    pass
+
+
+class RoutingsMutation(graphene.ObjectType):
+    pass
