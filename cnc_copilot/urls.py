@@ -27,6 +27,7 @@ urlpatterns = [
     path("machines/", include("apps.machines.urls")),
     path("inventory/", include("apps.inventory.urls")),
     path("routings/", include("apps.routings.urls")),
+    path("data/", include("apps.routings.imports.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cnc_copilot.api")),

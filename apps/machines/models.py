@@ -221,6 +221,6 @@ class CalendarException(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        where = self.work_center.code if self.work_center_id else _("plant")
+        where = self.work_center.code if self.work_center else _("plant")
         when = f"{self.start_date}–{self.end_date}" if self.start_date else f"{self.starts_at}–{self.ends_at}"
         return f"{self.name} ({where}, {when})"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -14,8 +15,15 @@ from apps.machines.models import WorkCenter, WorkCenterType
 
 from .choices import GrainDirection, JobStatus, OperationStatus, PartFileKind, Priority
 
-MINUTES = {"max_digits": 9, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
-RUN_MINUTES = {"max_digits": 10, "decimal_places": 3, "validators": [MinValueValidator(Decimal("0"))]}
+
+def minutes_field(verbose_name: str | Any, *, run_rate: bool = False) -> models.DecimalField[Decimal, Decimal]:
+    """Durations are Decimal minutes; run rates per unit carry a third decimal (0.125 min)."""
+    return models.DecimalField(
+        verbose_name,
+        max_digits=10 if run_rate else 9,
+        decimal_places=3 if run_rate else 2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
 
 
 class Customer(TimeStampedModel):
@@ -111,8 +119,8 @@ class RoutingStep(models.Model):
         blank=True,
         related_name="+",
     )
-    setup_minutes = models.DecimalField(_("setup (min)"), **MINUTES)  # type: ignore[call-overload]
-    run_minutes_per_unit = models.DecimalField(_("run per unit (min)"), **RUN_MINUTES)  # type: ignore[call-overload]
+    setup_minutes = minutes_field(_("setup (min)"))
+    run_minutes_per_unit = minutes_field(_("run per unit (min)"), run_rate=True)
     predecessors = models.ManyToManyField(
         "self",
         verbose_name=_("predecessors"),
@@ -208,8 +216,8 @@ class Operation(TimeStampedModel):
         related_name="+",
     )
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
-    setup_minutes = models.DecimalField(_("setup (min)"), **MINUTES)  # type: ignore[call-overload]
-    run_minutes_per_unit = models.DecimalField(_("run per unit (min)"), **RUN_MINUTES)  # type: ignore[call-overload]
+    setup_minutes = minutes_field(_("setup (min)"))
+    run_minutes_per_unit = minutes_field(_("run per unit (min)"), run_rate=True)
     predecessors = models.ManyToManyField(
         "self", verbose_name=_("predecessors"), symmetrical=False, blank=True, related_name="successors"
     )

@@ -1,0 +1,1 @@
+"""Import and export of master data and open jobs (Excel .xlsx and CSV)."""
