@@ -1,4 +1,4 @@
-"""Serve the whole shop from one command: daphne (HTTP + WebSockets) and a Celery worker.
+"""Serve the whole shop from one command: daphne (HTTP + WebSockets) and a Celery worker with beat.
 
 `make run` calls this. The worker uses whatever broker is configured (a folder under var/ when
 CELERY_BROKER_URL is not set), so nothing else has to be running on a laptop.
@@ -30,18 +30,9 @@ class Command(BaseCommand):
             children.append(
                 subprocess.Popen(
                     [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "cnc_copilot",
-                        "worker",
-                        "--pool",
-                        "threads",
-                        "--concurrency",
-                        "2",
-                        "--loglevel",
-                        "INFO",
+                        *(sys.executable, "-m", "celery", "-A", "cnc_copilot", "worker", "--beat"),
+                        *("--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME, "--loglevel", "INFO"),
+                        *("--pool", "threads", "--concurrency", "2"),
                     ],
                 )
             )

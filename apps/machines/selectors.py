@@ -1,0 +1,307 @@
+"""When work centers can run: the ORM side of the working-time calendar.
+
+`working_intervals` (one work center) and `working_intervals_for` (many, in a constant number of
+queries) are the only way anything asks for capacity: they load a work center's shift calendar (or
+the plant default), its shifts and breaks, and the plant-wide and own calendar exceptions, and hand
+plain dataclasses to the pure `apps.machines.calendar` module.
+
+An inactive work center has no working time at all: it is out of service, so nothing may be planned
+on it, whatever its calendar says.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Prefetch, Q
+from django.utils.translation import gettext as _
+
+from . import calendar
+from .models import CalendarException, Shift, ShiftBreak, ShiftCalendar, WorkCenter
+
+Interval = calendar.Interval
+
+_REMOVING = frozenset(
+    {calendar.ExceptionKind.HOLIDAY, calendar.ExceptionKind.MAINTENANCE, calendar.ExceptionKind.SHUTDOWN}
+)
+
+
+class NoShiftCalendar(LookupError):
+    """A work center without its own calendar, and no plant default calendar to fall back on."""
+
+    def __init__(self, work_center: WorkCenter) -> None:
+        self.work_center = work_center
+        super().__init__(
+            _(
+                "Work center %(code)s has no shift calendar and no plant default calendar is set: "
+                "mark one shift calendar as the plant default or give the work center its own."
+            )
+            % {"code": work_center.code}
+        )
+
+
+def plant_time_zone() -> ZoneInfo:
+    return ZoneInfo(settings.PLANT_TIME_ZONE)
+
+
+@dataclass(frozen=True)
+class CalendarInputs:
+    """Everything the pure module needs for one work center."""
+
+    shifts: tuple[calendar.Shift, ...]
+    exceptions: tuple[calendar.CalendarException, ...]
+
+
+def working_intervals(work_center: WorkCenter, start: datetime, end: datetime) -> list[Interval]:
+    """When `work_center` can run in [start, end): sorted, merged UTC intervals."""
+    return working_intervals_for([work_center], start, end)[work_center.pk]
+
+
+def working_intervals_for(
+    work_centers: Iterable[WorkCenter], start: datetime, end: datetime
+) -> dict[int, list[Interval]]:
+    """`working_intervals` for many work centers, keyed by work center id, in at most four queries."""
+    tz = plant_time_zone()
+    return {
+        pk: calendar.working_intervals(inputs.shifts, inputs.exceptions, tz, start, end) if inputs else []
+        for pk, inputs in calendar_inputs_for(work_centers, start, end).items()
+    }
+
+
+def calendar_inputs_for(
+    work_centers: Iterable[WorkCenter], start: datetime, end: datetime
+) -> dict[int, CalendarInputs | None]:
+    """The pure-module inputs of each work center (None for an inactive one).
+
+    Queries: the plant default calendar (only when some work center has none of its own), the
+    shifts, their breaks, and the exceptions overlapping [start, end).
+    """
+    centers = list(work_centers)
+    active = [wc for wc in centers if wc.is_active]
+    default_id: int | None = None
+    if any(wc.calendar_id is None for wc in active):
+        default_id = ShiftCalendar.objects.filter(is_plant_default=True).values_list("pk", flat=True).first()
+        if default_id is None:
+            raise NoShiftCalendar(next(wc for wc in active if wc.calendar_id is None))
+
+    calendar_ids = {wc.calendar_id or default_id for wc in active}
+    shifts_by_calendar: dict[int, list[calendar.Shift]] = {pk: [] for pk in calendar_ids if pk is not None}
+    if shifts_by_calendar:
+        rows = Shift.objects.filter(calendar_id__in=shifts_by_calendar).prefetch_related(
+            Prefetch("breaks", queryset=ShiftBreak.objects.order_by("start"))
+        )
+        for row in rows:
+            shifts_by_calendar[row.calendar_id].append(shift_from_row(row))
+
+    exceptions = _exceptions_overlapping([wc.pk for wc in active], start, end) if active else []
+    plant_wide = tuple(_to_pure(exc) for exc in exceptions if exc.work_center_id is None)
+    own: dict[int, list[calendar.CalendarException]] = {}
+    for exc in exceptions:
+        if exc.work_center_id is not None:
+            own.setdefault(exc.work_center_id, []).append(_to_pure(exc))
+
+    result: dict[int, CalendarInputs | None] = {}
+    for wc in centers:
+        if not wc.is_active:
+            result[wc.pk] = None
+            continue
+        calendar_id = wc.calendar_id or default_id
+        assert calendar_id is not None  # the plant default was checked above
+        result[wc.pk] = CalendarInputs(
+            shifts=tuple(shifts_by_calendar[calendar_id]), exceptions=plant_wide + tuple(own.get(wc.pk, ()))
+        )
+    return result
+
+
+def shift_from_row(row: Shift) -> calendar.Shift:
+    """A stored shift as the pure module's dataclass (which re-checks that its breaks fit)."""
+    return calendar.Shift(
+        weekday=row.weekday,
+        start=row.start,
+        end=row.end,
+        breaks=tuple(calendar.Break(b.start, b.end) for b in row.breaks.all()),
+    )
+
+
+def calendar_exceptions_between(work_center: WorkCenter, start: datetime, end: datetime) -> list[CalendarException]:
+    """The plant-wide and own exceptions of `work_center` overlapping [start, end), for display."""
+    return _exceptions_overlapping([work_center.pk], start, end)
+
+
+def _exceptions_overlapping(work_center_ids: Sequence[int], start: datetime, end: datetime) -> list[CalendarException]:
+    tz = plant_time_zone()
+    # Local dates: a holiday on the 4th of July covers that local day, whatever UTC says.
+    first_day, last_day = start.astimezone(tz).date(), end.astimezone(tz).date()
+    overlaps = Q(start_date__lte=last_day, end_date__gte=first_day) | Q(starts_at__lt=end, ends_at__gt=start)
+    applies = Q(work_center__isnull=True) | Q(work_center_id__in=work_center_ids)
+    return list(CalendarException.objects.filter(overlaps & applies).order_by("start_date", "starts_at", "pk"))
+
+
+def _to_pure(row: CalendarException) -> calendar.CalendarException:
+    if row.start_date is not None and row.end_date is not None:
+        start, end = calendar.day_span(row.start_date, row.end_date, plant_time_zone())
+    else:
+        assert row.starts_at is not None and row.ends_at is not None  # the table's check constraint
+        start, end = row.starts_at, row.ends_at
+    return calendar.CalendarException(kind=calendar.ExceptionKind(row.kind), start=start, end=end)
+
+
+# --- Working time per day, for pages -------------------------------------------------------
+
+
+class SegmentKind:
+    WORKING = "working"
+    BREAK = "break"
+    OVERTIME = "overtime"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class DaySegment:
+    """A stretch of one local day: working, a break, overtime, or shift time lost to an exception.
+
+    `offset_minutes` counts real minutes from local midnight, so a bar drawn on a day of
+    `WorkingDay.length_minutes` puts it where the clock says, also on DST days.
+    """
+
+    kind: str
+    start: datetime
+    end: datetime
+    offset_minutes: int
+    minutes: int
+
+
+@dataclass(frozen=True)
+class WorkingDay:
+    day: date
+    start: datetime
+    end: datetime
+    length_minutes: int
+    intervals: tuple[Interval, ...]
+    minutes: int
+    segments: tuple[DaySegment, ...]
+    hour_marks: tuple[tuple[int, str], ...]
+
+    @property
+    def hours(self) -> Decimal:
+        return minutes_as_hours(self.minutes)
+
+
+def minutes_as_hours(minutes: int) -> Decimal:
+    return (Decimal(minutes) / 60).quantize(Decimal("0.1"))
+
+
+def working_minutes_by_day(work_center: WorkCenter, start_date: date, days: int) -> list[WorkingDay]:
+    """Each local day from `start_date` on: its working intervals and minutes, and the segments
+    (working, break, overtime, closed) a page draws as a bar."""
+    tz = plant_time_zone()
+    lo, _ignored = calendar.day_span(start_date, start_date, tz)
+    _ignored, hi = calendar.day_span(start_date, start_date + timedelta(days=days - 1), tz)
+    inputs = calendar_inputs_for([work_center], lo, hi)[work_center.pk]
+    if inputs is None:
+        return [_day_layout(start_date + timedelta(days=n), tz, [], [], [], []) for n in range(days)]
+
+    actual = calendar.working_intervals(inputs.shifts, inputs.exceptions, tz, lo, hi)
+    pattern = calendar.working_intervals(inputs.shifts, [], tz, lo, hi)
+    without_breaks = [calendar.Shift(s.weekday, s.start, s.end) for s in inputs.shifts]
+    shift_spans = calendar.working_intervals(without_breaks, [], tz, lo, hi) if without_breaks else []
+    removed = _merge_intervals(
+        (max(e.start, lo), min(e.end, hi)) for e in inputs.exceptions if e.kind in _REMOVING
+    )
+    return [
+        _day_layout(start_date + timedelta(days=n), tz, actual, pattern, shift_spans, removed) for n in range(days)
+    ]
+
+
+def _day_layout(
+    day: date,
+    tz: ZoneInfo,
+    actual: list[Interval],
+    pattern: list[Interval],
+    shift_spans: list[Interval],
+    removed: list[Interval],
+) -> WorkingDay:
+    day_start, day_end = calendar.day_span(day, day, tz)
+    clipped = [(max(s, day_start), min(e, day_end)) for s, e in actual if s < day_end and e > day_start]
+    bounds = {day_start, day_end}
+    for intervals in (actual, pattern, shift_spans, removed):
+        for s, e in intervals:
+            bounds.update(t for t in (s, e) if day_start < t < day_end)
+    points = sorted(bounds)
+    segments: list[DaySegment] = []
+    for seg_start, seg_end in zip(points, points[1:], strict=False):
+        kind = _classify(seg_start, actual, pattern, shift_spans, removed)
+        if kind is None:
+            continue
+        if segments and segments[-1].kind == kind and segments[-1].end == seg_start:
+            last = segments.pop()
+            seg_start = last.start
+        segments.append(
+            DaySegment(
+                kind=kind,
+                start=seg_start,
+                end=seg_end,
+                offset_minutes=_minutes(day_start, seg_start),
+                minutes=_minutes(seg_start, seg_end),
+            )
+        )
+    marks = tuple(
+        (_minutes(day_start, _local_instant(day, hour, tz)), f"{hour:02d}:00") for hour in (6, 12, 18)
+    )
+    return WorkingDay(
+        day=day,
+        start=day_start,
+        end=day_end,
+        length_minutes=_minutes(day_start, day_end),
+        intervals=tuple(clipped),
+        minutes=calendar.working_minutes(clipped),
+        segments=tuple(segments),
+        hour_marks=marks,
+    )
+
+
+def _classify(
+    instant: datetime,
+    actual: list[Interval],
+    pattern: list[Interval],
+    shift_spans: list[Interval],
+    removed: list[Interval],
+) -> str | None:
+    if _inside(instant, actual):
+        return SegmentKind.WORKING if _inside(instant, pattern) else SegmentKind.OVERTIME
+    if not _inside(instant, shift_spans):
+        return None
+    return SegmentKind.CLOSED if _inside(instant, removed) else SegmentKind.BREAK
+
+
+def _inside(instant: datetime, intervals: list[Interval]) -> bool:
+    """Whether `instant` lies in one of the sorted, non-overlapping `intervals`."""
+    index = bisect_right(intervals, (instant, datetime.max.replace(tzinfo=UTC))) - 1
+    return index >= 0 and intervals[index][0] <= instant < intervals[index][1]
+
+
+def _merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _local_instant(day: date, hour: int, tz: ZoneInfo) -> datetime:
+    # Hour marks are never in a DST gap (changes happen at 02:00), so a plain conversion is exact.
+    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+
+
+def _minutes(start: datetime, end: datetime) -> int:
+    return int((end.astimezone(UTC) - start.astimezone(UTC)) // timedelta(minutes=1))
