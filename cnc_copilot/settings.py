@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.machines",
     "apps.inventory",
     "apps.routings",
+    "apps.scheduling",
 ]
 
 MIDDLEWARE = [

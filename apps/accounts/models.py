@@ -9,7 +9,7 @@ from knox.models import AbstractAuthToken
 from simple_history.models import HistoricalRecords
 
 from .choices import Theme
-from .roles import ROLES, TWO_FACTOR_ROLES
+from .roles import ROLE_LABELS, ROLES, TWO_FACTOR_ROLES
 
 
 class User(AbstractUser):  # type: ignore[django-manager-missing]
@@ -38,6 +38,10 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     def role_names(self) -> list[str]:
         names = {group.name for group in self.groups.all()}
         return [role for role in ROLES if role in names]
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [str(ROLE_LABELS[role]) for role in self.role_names]
 
     @property
     def requires_two_factor(self) -> bool:

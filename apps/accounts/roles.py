@@ -7,6 +7,8 @@ Each app adds its codenames here as it arrives; a test fails if a codename does 
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 OPERATOR = "operator"
 SUPERVISOR = "supervisor"
 PLANNER = "planner"
@@ -16,6 +18,16 @@ PRODUCTION_MANAGER = "production_manager"
 ADMIN = "admin"
 
 ROLES: tuple[str, ...] = (OPERATOR, SUPERVISOR, PLANNER, QUALITY, MAINTENANCE, PRODUCTION_MANAGER, ADMIN)
+
+ROLE_LABELS = {
+    OPERATOR: _("operator"),
+    SUPERVISOR: _("supervisor"),
+    PLANNER: _("planner"),
+    QUALITY: _("quality"),
+    MAINTENANCE: _("maintenance"),
+    PRODUCTION_MANAGER: _("production manager"),
+    ADMIN: _("administrator"),
+}
 
 # Every role but the operator's signs in with a second factor; so does anyone with admin access.
 TWO_FACTOR_ROLES = frozenset(ROLES) - {OPERATOR}

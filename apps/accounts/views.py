@@ -141,5 +141,4 @@ class ProfileView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["has_second_factor"] = user_has_second_factor(signed_in(user))
-        context["roles"] = signed_in(user).role_names
         return context

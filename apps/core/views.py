@@ -24,11 +24,6 @@ class HomeView(RoleRequiredMixin, TemplateView):
     required_permission = AUTHENTICATED
     template_name = "core/home.html"
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["roles"] = self.request.user.role_names  # type: ignore[union-attr]
-        return context
-
 
 class JobListView(RoleRequiredMixin, HtmxPartialMixin, ListView[Job]):
     required_permission = VIEW_JOB

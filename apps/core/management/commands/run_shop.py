@@ -1,7 +1,8 @@
 """Serve the whole shop from one command: daphne (HTTP + WebSockets) and a Celery worker with beat.
 
 `make run` calls this. The worker uses whatever broker is configured (a folder under var/ when
-CELERY_BROKER_URL is not set), so nothing else has to be running on a laptop.
+CELERY_BROKER_URL is not set), so nothing else has to be running on a laptop. Ctrl-C or SIGTERM
+stops every process it started.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -25,22 +26,51 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        children: list[subprocess.Popen[bytes]] = []
+        commands = [
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                options["host"],
+                "-p",
+                str(options["port"]),
+                "cnc_copilot.asgi:application",
+            ],
+        ]
         if not options["no_worker"] and not settings.CELERY_TASK_ALWAYS_EAGER:
-            children.append(
-                subprocess.Popen(
-                    [
-                        *(sys.executable, "-m", "celery", "-A", "cnc_copilot", "worker", "--beat"),
-                        *("--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME, "--loglevel", "INFO"),
-                        *("--pool", "threads", "--concurrency", "2"),
-                    ],
-                )
+            commands.append(
+                [
+                    *(sys.executable, "-m", "celery", "-A", "cnc_copilot", "worker", "--beat"),
+                    *("--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME, "--loglevel", "INFO"),
+                    *("--pool", "threads", "--concurrency", "2"),
+                ]
             )
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        children = [subprocess.Popen(command) for command in commands]
+        stopping = False
+
+        def stop(*_: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         try:
-            call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False)
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.5)
         finally:
             for child in children:
-                child.terminate()
+                if child.poll() is None:
+                    child.terminate()
             for child in children:
-                child.wait(timeout=10)
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        failed = [
+            name
+            for name, child in zip(("web server", "worker"), children, strict=False)
+            if child.returncode not in (0, -signal.SIGTERM, None)
+        ]
+        if failed and not stopping:
+            self.stderr.write(f"stopped because the {' and the '.join(failed)} exited")
