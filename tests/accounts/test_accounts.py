@@ -204,3 +204,13 @@ def test_assign_roles_needs_permission(personas: dict[str, Any]) -> None:
     with pytest.raises(PermissionDenied):
         assign_roles(actor=personas["supervisor"], user=personas["operator"], roles=["admin"])
     assert [g.name for g in personas["operator"].groups.all()] == ["operator"]
+
+
+def test_createsuperuser_works(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-and-unusual-passphrase")
+    call_command("createsuperuser", "--noinput", "--username", "boss", "--email", "boss@shop.test")
+    boss = User.objects.get(username="boss")
+    assert boss.is_superuser and boss.is_staff and boss.requires_two_factor
+    assert boss.check_password("a-long-and-unusual-passphrase")
