@@ -7,7 +7,7 @@ from rest_framework import serializers
 from ..models import Job, OperatorLogRecord
 
 
-class JobSerializer(serializers.ModelSerializer[Job]):
+class BackgroundJobSerializer(serializers.ModelSerializer[Job]):
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )

@@ -9,7 +9,7 @@ from ..filters import JobFilter, OperatorLogRecordFilter
 from ..models import Job, OperatorLogRecord
 from ..permissions import CANCEL_JOB
 from ..services import request_job_cancel
-from .serializers import EmptySerializer, JobSerializer, OperatorLogRecordSerializer
+from .serializers import BackgroundJobSerializer, EmptySerializer, OperatorLogRecordSerializer
 from .viewsets import ShopReadOnlyViewSet
 
 
@@ -17,16 +17,16 @@ class JobViewSet(ShopReadOnlyViewSet):
     """Background jobs (schedule runs, imports, reports, syncs) with progress and log."""
 
     queryset = Job.objects.select_related("requested_by").all()
-    serializer_class = JobSerializer
+    serializer_class = BackgroundJobSerializer
     filterset_class = JobFilter
     ordering_fields = ("created_at", "status", "kind")
     action_permissions = {"cancel": CANCEL_JOB}
 
-    @extend_schema(request=EmptySerializer, responses=JobSerializer)
+    @extend_schema(request=EmptySerializer, responses=BackgroundJobSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         job = request_job_cancel(actor=request.user, job_id=self.get_object().pk)
-        return Response(JobSerializer(job).data)
+        return Response(BackgroundJobSerializer(job).data)
 
 
 class OperatorLogRecordViewSet(ShopReadOnlyViewSet):
