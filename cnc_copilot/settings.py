@@ -283,6 +283,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice fields are both called `kind`; each gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "CalendarExceptionKindEnum": "apps.machines.choices.ExceptionKind",
+        "PartFileKindEnum": "apps.routings.choices.PartFileKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.api.schema.add_error_responses",

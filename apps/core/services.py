@@ -61,8 +61,9 @@ def finish_job(*, job_id: int, result: dict[str, Any] | None = None, message: st
     return _end_job(job_id, JobStatus.SUCCEEDED, result=result or {}, message=message, progress=100)
 
 
-def fail_job(*, job_id: int, error: str) -> bool:
-    return _end_job(job_id, JobStatus.FAILED, error=error, message=f"failed: {error}")
+def fail_job(*, job_id: int, error: str, result: dict[str, Any] | None = None) -> bool:
+    """End a job as failed; `result` keeps what a person needs to fix it (e.g. the bad rows)."""
+    return _end_job(job_id, JobStatus.FAILED, result=result, error=error, message=f"failed: {error}")
 
 
 def mark_job_cancelled(*, job_id: int) -> bool:

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401 - pages are added here
+from django.urls import path
+
+from . import views
 
 app_name = "inventory"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("materials/", views.MaterialListView.as_view(), name="material-list"),
+]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -130,8 +131,8 @@ def shift_from_row(row: Shift) -> calendar.Shift:
 
 
 def calendar_exceptions_between(work_center: WorkCenter, start: datetime, end: datetime) -> list[CalendarException]:
-    """The plant-wide and own exceptions of `work_center` overlapping [start, end), for display."""
-    return _exceptions_overlapping([work_center.pk], start, end)
+    """The plant-wide and own exceptions of `work_center` overlapping [start, end), in time order."""
+    return sorted(_exceptions_overlapping([work_center.pk], start, end), key=lambda exc: _to_pure(exc).start)
 
 
 def _exceptions_overlapping(work_center_ids: Sequence[int], start: datetime, end: datetime) -> list[CalendarException]:
@@ -140,7 +141,7 @@ def _exceptions_overlapping(work_center_ids: Sequence[int], start: datetime, end
     first_day, last_day = start.astimezone(tz).date(), end.astimezone(tz).date()
     overlaps = Q(start_date__lte=last_day, end_date__gte=first_day) | Q(starts_at__lt=end, ends_at__gt=start)
     applies = Q(work_center__isnull=True) | Q(work_center_id__in=work_center_ids)
-    return list(CalendarException.objects.filter(overlaps & applies).order_by("start_date", "starts_at", "pk"))
+    return list(CalendarException.objects.filter(overlaps & applies).select_related("work_center"))
 
 
 def _to_pure(row: CalendarException) -> calendar.CalendarException:
@@ -155,7 +156,7 @@ def _to_pure(row: CalendarException) -> calendar.CalendarException:
 # --- Working time per day, for pages -------------------------------------------------------
 
 
-class SegmentKind:
+class SegmentKind(StrEnum):
     WORKING = "working"
     BREAK = "break"
     OVERTIME = "overtime"
@@ -170,7 +171,7 @@ class DaySegment:
     `WorkingDay.length_minutes` puts it where the clock says, also on DST days.
     """
 
-    kind: str
+    kind: SegmentKind
     start: datetime
     end: datetime
     offset_minutes: int
@@ -200,9 +201,10 @@ def minutes_as_hours(minutes: int) -> Decimal:
 def working_minutes_by_day(work_center: WorkCenter, start_date: date, days: int) -> list[WorkingDay]:
     """Each local day from `start_date` on: its working intervals and minutes, and the segments
     (working, break, overtime, closed) a page draws as a bar."""
+    if days < 1:
+        raise ValueError(f"working_minutes_by_day: days must be at least 1, got {days}")
     tz = plant_time_zone()
-    lo, _ignored = calendar.day_span(start_date, start_date, tz)
-    _ignored, hi = calendar.day_span(start_date, start_date + timedelta(days=days - 1), tz)
+    lo, hi = calendar.day_span(start_date, start_date + timedelta(days=days - 1), tz)
     inputs = calendar_inputs_for([work_center], lo, hi)[work_center.pk]
     if inputs is None:
         return [_day_layout(start_date + timedelta(days=n), tz, [], [], [], []) for n in range(days)]
@@ -211,12 +213,8 @@ def working_minutes_by_day(work_center: WorkCenter, start_date: date, days: int)
     pattern = calendar.working_intervals(inputs.shifts, [], tz, lo, hi)
     without_breaks = [calendar.Shift(s.weekday, s.start, s.end) for s in inputs.shifts]
     shift_spans = calendar.working_intervals(without_breaks, [], tz, lo, hi) if without_breaks else []
-    removed = _merge_intervals(
-        (max(e.start, lo), min(e.end, hi)) for e in inputs.exceptions if e.kind in _REMOVING
-    )
-    return [
-        _day_layout(start_date + timedelta(days=n), tz, actual, pattern, shift_spans, removed) for n in range(days)
-    ]
+    removed = [(e.start, e.end) for e in inputs.exceptions if e.kind in _REMOVING]
+    return [_day_layout(start_date + timedelta(days=n), tz, actual, pattern, shift_spans, removed) for n in range(days)]
 
 
 def _day_layout(
@@ -251,9 +249,7 @@ def _day_layout(
                 minutes=_minutes(seg_start, seg_end),
             )
         )
-    marks = tuple(
-        (_minutes(day_start, _local_instant(day, hour, tz)), f"{hour:02d}:00") for hour in (6, 12, 18)
-    )
+    marks = tuple((_minutes(day_start, _local_instant(day, hour, tz)), f"{hour:02d}:00") for hour in (6, 12, 18))
     return WorkingDay(
         day=day,
         start=day_start,
@@ -272,30 +268,20 @@ def _classify(
     pattern: list[Interval],
     shift_spans: list[Interval],
     removed: list[Interval],
-) -> str | None:
+) -> SegmentKind | None:
     if _inside(instant, actual):
         return SegmentKind.WORKING if _inside(instant, pattern) else SegmentKind.OVERTIME
     if not _inside(instant, shift_spans):
         return None
-    return SegmentKind.CLOSED if _inside(instant, removed) else SegmentKind.BREAK
+    # Removals may overlap each other (a holiday during a shutdown), and there are only a few.
+    closed = any(start <= instant < end for start, end in removed)
+    return SegmentKind.CLOSED if closed else SegmentKind.BREAK
 
 
 def _inside(instant: datetime, intervals: list[Interval]) -> bool:
     """Whether `instant` lies in one of the sorted, non-overlapping `intervals`."""
     index = bisect_right(intervals, (instant, datetime.max.replace(tzinfo=UTC))) - 1
     return index >= 0 and intervals[index][0] <= instant < intervals[index][1]
-
-
-def _merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for start, end in sorted(intervals):
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _local_instant(day: date, hour: int, tz: ZoneInfo) -> datetime:
