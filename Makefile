@@ -23,6 +23,7 @@ migrate: $(STAMP)
 
 demo: migrate
 	$(PY) manage.py create_demo_users
+	$(PY) manage.py load_demo_shop
 
 run: demo
 	@echo "CNC Copilot at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
