@@ -18,14 +18,20 @@ class NavItem:
     label: str | Promise
     url_name: str
     permission: str
+    order: int
 
 
-# Apps append their pages here as they arrive; the menu shows what the user may open.
 NAVIGATION: list[NavItem] = [
-    NavItem(_("Home"), "core:home", AUTHENTICATED),
-    NavItem(_("Background jobs"), "core:job-list", VIEW_JOB),
-    NavItem(_("Log panel"), "core:operator-log", VIEW_OPERATOR_LOG),
+    NavItem(_("Home"), "core:home", AUTHENTICATED, 0),
+    NavItem(_("Background jobs"), "core:job-list", VIEW_JOB, 900),
+    NavItem(_("Log panel"), "core:operator-log", VIEW_OPERATOR_LOG, 910),
 ]
+
+
+def register_navigation(*items: NavItem) -> None:
+    """Apps add their pages to the menu from AppConfig.ready(); `order` places them."""
+    NAVIGATION.extend(item for item in items if item not in NAVIGATION)
+    NAVIGATION.sort(key=lambda item: item.order)
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
