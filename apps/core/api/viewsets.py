@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.db.models import Model
+from django.db.models import Model, ProtectedError
+from django.utils.translation import gettext as _
 from rest_framework import viewsets
+
+from .errors import Conflict
 
 
 class ShopReadOnlyViewSet(viewsets.ReadOnlyModelViewSet[Any]):
@@ -21,4 +24,11 @@ class ShopModelViewSet(viewsets.ModelViewSet[Any]):
     action_permissions: ClassVar[dict[str, str]] = {}
 
     def perform_destroy(self, instance: Model) -> None:
-        instance.delete()
+        """Rows other rows still point at are not deleted: say so (409) instead of failing."""
+        try:
+            instance.delete()
+        except ProtectedError as exc:
+            raise Conflict(
+                _("%(row)s is still used by %(n)d other records; deactivate it or move them first.")
+                % {"row": instance, "n": len(exc.protected_objects)}
+            ) from exc

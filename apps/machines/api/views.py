@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from django.db.models import Model, Prefetch, ProtectedError
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.errors import Conflict
 from apps.core.api.serializers import EmptySerializer
 from apps.core.api.viewsets import ShopModelViewSet
 
@@ -45,26 +42,7 @@ from .serializers import (
 VIEW_WORK_CENTER = "machines.view_workcenter"
 
 
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = gettext_lazy("The request conflicts with the shop's data.")
-    default_code = "conflict"
-
-
-class MasterDataViewSet(ShopModelViewSet):
-    """Master data other rows still point at cannot be deleted: say so instead of failing."""
-
-    def perform_destroy(self, instance: Model) -> None:
-        try:
-            instance.delete()
-        except ProtectedError as exc:
-            raise Conflict(
-                _("%(row)s is still used by %(n)d other records; deactivate it or move them first.")
-                % {"row": instance, "n": len(exc.protected_objects)}
-            ) from exc
-
-
-class DepartmentViewSet(MasterDataViewSet):
+class DepartmentViewSet(ShopModelViewSet):
     """Departments of the plant, in the order work flows through them."""
 
     queryset = Department.objects.all()
@@ -74,7 +52,7 @@ class DepartmentViewSet(MasterDataViewSet):
     ordering_fields = ("sequence", "code", "name")
 
 
-class WorkCenterTypeViewSet(MasterDataViewSet):
+class WorkCenterTypeViewSet(ShopModelViewSet):
     """Groups of interchangeable machines; routings name a type."""
 
     queryset = WorkCenterType.objects.all()
@@ -84,7 +62,7 @@ class WorkCenterTypeViewSet(MasterDataViewSet):
     ordering_fields = ("code", "name")
 
 
-class WorkCenterViewSet(MasterDataViewSet):
+class WorkCenterViewSet(ShopModelViewSet):
     """Machines and manned stations, with when each can run (`working-time`)."""
 
     queryset = WorkCenter.objects.all()
@@ -142,7 +120,7 @@ class WorkCenterViewSet(MasterDataViewSet):
         return Response(WorkCenterSerializer(work_center).data)
 
 
-class ShiftCalendarViewSet(MasterDataViewSet):
+class ShiftCalendarViewSet(ShopModelViewSet):
     """Weekly shift patterns with their shifts and breaks; one of them is the plant default."""
 
     queryset = ShiftCalendar.objects.prefetch_related(
@@ -168,7 +146,7 @@ class ShiftCalendarViewSet(MasterDataViewSet):
         return Response(ShiftCalendarSerializer(self.get_queryset().get(pk=chosen.pk)).data)
 
 
-class ShiftViewSet(MasterDataViewSet):
+class ShiftViewSet(ShopModelViewSet):
     """Shifts of a calendar with their unpaid breaks, in plant-local wall-clock time. Writing a
     shift replaces its breaks; leaving `breaks` out keeps them."""
 
@@ -179,7 +157,7 @@ class ShiftViewSet(MasterDataViewSet):
     ordering_fields = ("weekday", "start")
 
 
-class CalendarExceptionViewSet(MasterDataViewSet):
+class CalendarExceptionViewSet(ShopModelViewSet):
     """Holidays, planned maintenance, shutdowns and overtime, plant-wide or per work center."""
 
     queryset = CalendarException.objects.all()
