@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 
 def default_predecessors(sequences: Sequence[int], explicit: Mapping[int, Sequence[int]]) -> dict[int, list[int]]:
@@ -48,3 +49,32 @@ def unknown_predecessors(predecessors: Mapping[int, Sequence[int]]) -> dict[int,
     return {
         step: missing for step, befores in predecessors.items() if (missing := [b for b in befores if b not in known])
     }
+
+
+def critical_path(weights: Mapping[int, Decimal], predecessors: Mapping[int, Sequence[int]]) -> Decimal:
+    """The longest chain of `weights` through the precedence graph (the least time the steps
+    need, one after another where they must wait and side by side where they may not).
+
+    Predecessors missing from `weights` count as zero; an edge that would close a cycle is
+    ignored so that a bad graph still gives a number.
+    """
+    finish: dict[int, Decimal] = {}
+    on_path: set[int] = set()
+
+    def earliest_finish(node: int) -> Decimal:
+        if node in finish:
+            return finish[node]
+        on_path.add(node)
+        start = max(
+            (
+                earliest_finish(before)
+                for before in predecessors.get(node, ())
+                if before in weights and before not in on_path
+            ),
+            default=Decimal(0),
+        )
+        on_path.discard(node)
+        finish[node] = start + weights[node]
+        return finish[node]
+
+    return max((earliest_finish(node) for node in weights), default=Decimal(0))

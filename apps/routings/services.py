@@ -6,13 +6,15 @@ release). Refusals raise ValidationError with a message a planner can act on and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max
+from django.core.files.uploadedfile import UploadedFile
+from django.db import models, transaction
+from django.db.models import F, Max, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,25 +22,57 @@ from apps.core.permissions import require_permission
 from apps.machines.models import WorkCenter
 
 from .choices import OPEN_JOB_STATUSES, JobStatus, OperationStatus
-from .models import Customer, Job, Operation, Part, RoutingStep
+from .models import Customer, Job, Operation, Part, PartFile, RoutingStep
 from .precedence import default_predecessors, find_cycle, unknown_predecessors
+from .uploads import check_part_file
 
 RELEASE = "routings.release_job"
 HOLD = "routings.hold_job"
 CANCEL = "routings.cancel_job"
 SPLIT = "routings.split_job"
 ADD_JOB = "routings.add_job"
+CHANGE_JOB = "routings.change_job"
+DELETE_JOB = "routings.delete_job"
 CHANGE_OPERATION = "routings.change_operation"
+ADD_PART_FILE = "routings.add_partfile"
+ADD_ROUTING_STEP = "routings.add_routingstep"
+CHANGE_ROUTING_STEP = "routings.change_routingstep"
+
+# Fields a planner may still change on an open job, and those fixed once it is released (its
+# operations were made from them).
+JOB_FIELDS_WHILE_OPEN = frozenset({"due_date", "priority", "sales_order", "notes"})
+JOB_FIELDS_WHILE_DRAFT = frozenset({"number", "customer", "part", "quantity"})
+OPERATION_FIELDS = frozenset({"setup_minutes", "run_minutes_per_unit", "preferred_work_center", "description"})
+
+
+def _audit(model: type[models.Model], ids: Iterable[int], actor: Any, reason: str, *, created: bool = False) -> None:
+    """History rows for changes made by conditional or bulk updates, which bypass save()."""
+    rows = list(model._default_manager.filter(pk__in=list(ids)))
+    model.history.bulk_history_create(  # type: ignore[attr-defined]
+        rows,
+        update=not created,
+        default_user=actor if getattr(actor, "pk", None) else None,
+        default_change_reason=reason[:100],
+    )
 
 
 def validate_routing(part: Part, steps: Iterable[RoutingStep] | None = None) -> None:
     """A routing can be released when it has steps, no precedence cycle, and every step's work
     center type has at least one active work center."""
-    steps = list(steps if steps is not None else part.routing_steps.select_related("work_center_type"))
+    if steps is None:
+        steps = part.routing_steps.select_related("work_center_type").prefetch_related("predecessors")
+    steps = list(steps)
     if not steps:
         raise ValidationError(_("Part %(part)s has no routing steps.") % {"part": part})
     by_id = {step.pk: step.sequence for step in steps}
-    explicit = {step.sequence: [by_id[p.pk] for p in step.predecessors.all() if p.pk in by_id] for step in steps}
+    for step in steps:
+        foreign = [p for p in step.predecessors.all() if p.pk not in by_id]
+        if foreign:
+            raise ValidationError(
+                _("Step %(seq)s of %(part)s follows %(other)s, which is not a step of this routing.")
+                % {"seq": step.sequence, "part": part, "other": foreign[0]}
+            )
+    explicit = {step.sequence: [by_id[p.pk] for p in step.predecessors.all()] for step in steps}
     _check_graph(str(part), default_predecessors([s.sequence for s in steps], explicit))
     type_ids = {step.work_center_type_id for step in steps}
     staffed = set(
@@ -101,6 +135,48 @@ def create_job(
     return job
 
 
+@transaction.atomic
+def update_job(*, actor: Any, job_id: int, changes: Mapping[str, Any]) -> Job:
+    """Change an open job's due date, priority, sales order or notes; its number, customer, part
+    and quantity only while it is a draft (the operations were made from them at release)."""
+    require_permission(actor, CHANGE_JOB)
+    unknown = set(changes) - JOB_FIELDS_WHILE_OPEN - JOB_FIELDS_WHILE_DRAFT
+    if unknown:
+        raise ValidationError(_("These job fields cannot be changed here: %(f)s.") % {"f": ", ".join(sorted(unknown))})
+    job = Job.objects.select_for_update().get(pk=job_id)
+    if job.status not in OPEN_JOB_STATUSES:
+        raise _refuse(job.pk, _("changed"))
+    fixed = sorted(
+        name for name, value in changes.items() if name in JOB_FIELDS_WHILE_DRAFT and getattr(job, name) != value
+    )
+    if fixed and job.status != JobStatus.DRAFT:
+        raise ValidationError(
+            {
+                name: _("Job %(job)s is released: its %(field)s can no longer change; split or cancel it instead.")
+                % {"job": job.number, "field": getattr(Job._meta.get_field(name), "verbose_name", name)}
+                for name in fixed
+            }
+        )
+    for name, value in changes.items():
+        setattr(job, name, value)
+    job.full_clean()
+    job.save()
+    return job
+
+
+@transaction.atomic
+def delete_job(*, actor: Any, job_id: int) -> None:
+    """Delete a draft entered by mistake; a released job is cancelled instead, so its trail stays."""
+    require_permission(actor, DELETE_JOB)
+    job = Job.objects.select_for_update().get(pk=job_id)
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(
+            _("Job %(job)s is %(status)s; only a draft can be deleted, cancel it instead.")
+            % {"job": job.number, "status": job.get_status_display().lower()}
+        )
+    job.delete()
+
+
 def release_job(*, actor: Any, job_id: int) -> Job:
     """Release a draft job to the floor: copy the part's routing into its operations.
 
@@ -128,12 +204,14 @@ def release_job(*, actor: Any, job_id: int) -> Job:
         )
         if not moved:
             raise ValidationError(_("Job %(job)s was released by someone else just now.") % {"job": job.number})
-        _copy_routing(job, steps)
+        _audit(Job, [job.pk], actor, "released")
+        operation_ids = _copy_routing(job, steps)
+        _audit(Operation, operation_ids, actor, "copied from the routing", created=True)
     job.refresh_from_db()
     return job
 
 
-def _copy_routing(job: Job, steps: list[RoutingStep]) -> None:
+def _copy_routing(job: Job, steps: list[RoutingStep]) -> list[int]:
     Operation.objects.bulk_create(
         [
             Operation(
@@ -162,13 +240,17 @@ def _copy_routing(job: Job, steps: list[RoutingStep]) -> None:
             for before in befores
         ]
     )
+    return [op.pk for op in by_sequence.values()]
 
 
-def _move(job_id: int, allowed: Iterable[str], new_status: str, actor: Any, **fields: Any) -> int:
+def _move(job_id: int, allowed: Iterable[str], new_status: str, actor: Any, reason: str, **fields: Any) -> int:
     now = timezone.now()
-    return Job.objects.filter(pk=job_id, status__in=list(allowed)).update(
+    moved = Job.objects.filter(pk=job_id, status__in=list(allowed)).update(
         status=new_status, status_changed_at=now, status_changed_by=actor, updated_at=now, **fields
     )
+    if moved:
+        _audit(Job, [job_id], actor, reason)
+    return moved
 
 
 def _refuse(job_id: int, verb: str) -> ValidationError:
@@ -179,13 +261,23 @@ def _refuse(job_id: int, verb: str) -> ValidationError:
     )
 
 
+def _reason(reason: str, what: str) -> str:
+    reason = reason.strip()
+    limit = Job._meta.get_field("hold_reason").max_length or 200
+    if len(reason) > limit:
+        raise ValidationError(_("Keep the reason to %(n)s characters.") % {"n": limit})
+    return f"{what}: {reason}" if reason else what
+
+
 @transaction.atomic
 def hold_job(*, actor: Any, job_id: int, reason: str) -> Job:
     """Stop a job from being worked (missing material, customer change…) without losing its place."""
     require_permission(actor, HOLD)
     if not reason.strip():
         raise ValidationError(_("Say why the job goes on hold."))
-    if not _move(job_id, (JobStatus.RELEASED, JobStatus.IN_PROGRESS), JobStatus.ON_HOLD, actor, hold_reason=reason):
+    note = _reason(reason, "put on hold")
+    allowed = (JobStatus.RELEASED, JobStatus.IN_PROGRESS)
+    if not _move(job_id, allowed, JobStatus.ON_HOLD, actor, note, hold_reason=reason.strip()):
         raise _refuse(job_id, _("put on hold"))
     return Job.objects.get(pk=job_id)
 
@@ -196,21 +288,33 @@ def resume_job(*, actor: Any, job_id: int) -> Job:
     require_permission(actor, HOLD)
     started = Operation.objects.filter(job_id=job_id).exclude(status=OperationStatus.PENDING).exists()
     target = JobStatus.IN_PROGRESS if started else JobStatus.RELEASED
-    if not _move(job_id, (JobStatus.ON_HOLD,), target, actor, hold_reason=""):
+    if not _move(job_id, (JobStatus.ON_HOLD,), target, actor, "resumed", hold_reason=""):
         raise _refuse(job_id, _("resumed"))
     return Job.objects.get(pk=job_id)
 
 
 @transaction.atomic
 def cancel_job(*, actor: Any, job_id: int, reason: str = "") -> Job:
-    """Cancel an open job; its unfinished operations are cancelled with it."""
+    """Cancel an open job; its unfinished operations are cancelled with it.
+
+    The reason is added to the job's notes, below what was there.
+    """
     require_permission(actor, CANCEL)
-    note = {"notes": reason} if reason else {}
-    if not _move(job_id, OPEN_JOB_STATUSES, JobStatus.CANCELLED, actor, **note):
+    note = _reason(reason, "cancelled")
+    fields: dict[str, Any] = {}
+    if reason.strip():
+        line = _("Cancelled: %(reason)s") % {"reason": reason.strip()}
+        fields["notes"] = models.Case(
+            models.When(notes="", then=Value(line)),
+            default=Concat(F("notes"), Value("\n" + line), output_field=models.TextField()),
+            output_field=models.TextField(),
+        )
+    if not _move(job_id, OPEN_JOB_STATUSES, JobStatus.CANCELLED, actor, note, **fields):
         raise _refuse(job_id, _("cancelled"))
-    Operation.objects.filter(job_id=job_id).exclude(status=OperationStatus.COMPLETE).update(
-        status=OperationStatus.CANCELLED, updated_at=timezone.now()
-    )
+    unfinished = Operation.objects.filter(job_id=job_id).exclude(status=OperationStatus.COMPLETE)
+    ids = list(unfinished.values_list("pk", flat=True))
+    unfinished.update(status=OperationStatus.CANCELLED, updated_at=timezone.now())
+    _audit(Operation, ids, actor, "job cancelled")
     return Job.objects.get(pk=job_id)
 
 
@@ -234,8 +338,11 @@ def split_job(*, actor: Any, job_id: int, quantity: int) -> Job:
     suffix = Job.objects.filter(split_from=job).count() + 2
     while Job.objects.filter(number=f"{job.number}-{suffix}").exists():
         suffix += 1
+    number = f"{job.number}-{suffix}"
+    if len(number) > (Job._meta.get_field("number").max_length or 40):
+        raise ValidationError(_("Job %(job)s has a number too long to number a split after it.") % {"job": job.number})
     new_job = Job.objects.create(
-        number=f"{job.number}-{suffix}",
+        number=number,
         customer_id=job.customer_id,
         part_id=job.part_id,
         quantity=quantity,
@@ -254,7 +361,8 @@ def split_job(*, actor: Any, job_id: int, quantity: int) -> Job:
     job.save(update_fields=["quantity", "updated_at"])
     operations = list(job.operations.prefetch_related("predecessors").order_by("sequence"))
     if operations:
-        Operation.objects.filter(job=job).update(quantity=job.quantity)
+        Operation.objects.filter(job=job).update(quantity=job.quantity, updated_at=timezone.now())
+        _audit(Operation, [op.pk for op in operations], actor, f"split {quantity} off to {number}")
         Operation.objects.bulk_create(
             [
                 Operation(
@@ -282,6 +390,7 @@ def split_job(*, actor: Any, job_id: int, quantity: int) -> Job:
                 for before in op.predecessors.all()
             ]
         )
+        _audit(Operation, new_by_sequence.values(), actor, f"split from {job.number}", created=True)
     return new_job
 
 
@@ -301,7 +410,8 @@ def start_operation(*, actor: Any, operation_id: int, at: datetime | None = None
             _("Operation %(op)s is %(status)s and cannot be started.")
             % {"op": operation, "status": operation.get_status_display().lower()}
         )
-    _move(operation.job_id, (JobStatus.RELEASED,), JobStatus.IN_PROGRESS, actor)
+    _audit(Operation, [operation_id], actor, "started")
+    _move(operation.job_id, (JobStatus.RELEASED,), JobStatus.IN_PROGRESS, actor, "first operation started")
     return Operation.objects.get(pk=operation_id)
 
 
@@ -311,6 +421,8 @@ def complete_operation(*, actor: Any, operation_id: int, at: datetime | None = N
     require_permission(actor, CHANGE_OPERATION)
     when = at or timezone.now()
     operation = Operation.objects.select_related("job").get(pk=operation_id)
+    if operation.job.status not in (JobStatus.RELEASED, JobStatus.IN_PROGRESS):
+        raise _refuse(operation.job_id, _("worked on"))
     moved = Operation.objects.filter(pk=operation_id, status=OperationStatus.IN_PROGRESS).update(
         status=OperationStatus.COMPLETE, actual_end=when, updated_at=timezone.now()
     )
@@ -319,12 +431,129 @@ def complete_operation(*, actor: Any, operation_id: int, at: datetime | None = N
             _("Operation %(op)s is %(status)s; only an operation in progress can be completed.")
             % {"op": operation, "status": operation.get_status_display().lower()}
         )
+    _audit(Operation, [operation_id], actor, "completed")
     open_left = Operation.objects.filter(job_id=operation.job_id).exclude(
         status__in=(OperationStatus.COMPLETE, OperationStatus.CANCELLED)
     )
     if not open_left.exists():
-        _move(operation.job_id, (JobStatus.IN_PROGRESS,), JobStatus.COMPLETE, actor)
+        _move(operation.job_id, (JobStatus.IN_PROGRESS,), JobStatus.COMPLETE, actor, "all operations complete")
     return Operation.objects.get(pk=operation_id)
+
+
+@transaction.atomic
+def update_operation(*, actor: Any, operation_id: int, changes: Mapping[str, Any]) -> Operation:
+    """Adjust a released operation: setup and run estimates, the preferred machine, its text.
+
+    The preferred work center must be an active machine of the operation's type.
+    """
+    require_permission(actor, CHANGE_OPERATION)
+    unknown = set(changes) - OPERATION_FIELDS
+    if unknown:
+        raise ValidationError(
+            _("These operation fields cannot be changed here: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+    operation = Operation.objects.select_for_update().select_related("job", "work_center_type").get(pk=operation_id)
+    if operation.status in (OperationStatus.COMPLETE, OperationStatus.CANCELLED):
+        raise ValidationError(
+            _("Operation %(op)s is %(status)s and can no longer be changed.")
+            % {"op": operation, "status": operation.get_status_display().lower()}
+        )
+    work_center = changes.get("preferred_work_center")
+    if work_center is not None:
+        check_preferred_work_center(work_center, operation.work_center_type_id, str(operation.work_center_type))
+    for name, value in changes.items():
+        setattr(operation, name, value)
+    operation.full_clean()
+    operation.save()
+    return operation
+
+
+def check_preferred_work_center(work_center: WorkCenter, type_id: int, type_name: str) -> None:
+    """A preferred work center must be an active machine of the step's or operation's type."""
+    if work_center.work_center_type_id != type_id:
+        raise ValidationError(
+            {"preferred_work_center": _("%(wc)s is not a %(type)s.") % {"wc": work_center, "type": type_name}}
+        )
+    if not work_center.is_active:
+        raise ValidationError({"preferred_work_center": _("%(wc)s is not active.") % {"wc": work_center}})
+
+
+def validate_routing_step(step: RoutingStep, predecessors: Iterable[RoutingStep]) -> None:
+    """Checks on one step before it is saved: its preferred machine is of its type, and its
+    predecessors are other steps of the same part that make no cycle with the rest."""
+    if step.preferred_work_center_id is not None and step.preferred_work_center is not None:
+        check_preferred_work_center(step.preferred_work_center, step.work_center_type_id, str(step.work_center_type))
+    befores = list(predecessors)
+    for before in befores:
+        if before.part_id != step.part_id or (step.pk is not None and before.pk == step.pk):
+            raise ValidationError(
+                {
+                    "predecessors": _("Step %(seq)s can only follow other steps of %(part)s, not %(other)s.")
+                    % {"seq": step.sequence, "part": step.part, "other": before}
+                }
+            )
+    others = list(RoutingStep.objects.filter(part_id=step.part_id).exclude(pk=step.pk).prefetch_related("predecessors"))
+    sequence_of = {other.pk: other.sequence for other in others}
+    if step.pk is not None:
+        sequence_of[step.pk] = step.sequence
+    explicit = {
+        other.sequence: [sequence_of[p.pk] for p in other.predecessors.all() if p.pk in sequence_of] for other in others
+    }
+    explicit[step.sequence] = [before.sequence for before in befores]
+    _check_graph(str(step.part), default_predecessors(list(explicit), explicit))
+
+
+@transaction.atomic
+def save_routing_step(
+    *, actor: Any, step: RoutingStep, predecessors: Iterable[RoutingStep] | None = None
+) -> RoutingStep:
+    """Create or change a step of a part's standard routing.
+
+    A new step without a sequence goes ten after the last. `predecessors=None` keeps the
+    current ones (none for a new step: it follows the previous step in sequence).
+    """
+    require_permission(actor, CHANGE_ROUTING_STEP if step.pk else ADD_ROUTING_STEP)
+    if step.sequence is None:
+        step.sequence = next_step_sequence(step.part)
+    step.full_clean(exclude=["predecessors"])
+    befores = list(predecessors) if predecessors is not None else list(step.predecessors.all()) if step.pk else []
+    validate_routing_step(step, befores)
+    step.save()
+    if predecessors is not None:
+        step.predecessors.set(befores)
+    return step
+
+
+@transaction.atomic
+def upload_part_file(*, actor: Any, part_id: int, kind: str, uploaded_file: UploadedFile) -> PartFile:
+    """Keep a drawing, DXF or NC program of a part after checking what it really is.
+
+    The file is stored under a server-made name; its original name is kept for downloads.
+    """
+    require_permission(actor, ADD_PART_FILE)
+    part = Part.objects.get(pk=part_id)
+    uploaded_file.seek(0)
+    checked = check_part_file(
+        kind=kind, name=uploaded_file.name or "", declared_size=uploaded_file.size, chunks=uploaded_file.chunks()
+    )
+    uploaded_file.seek(0)
+    part_file = PartFile(
+        part=part,
+        kind=kind,
+        original_name=checked.original_name,
+        size_bytes=checked.size,
+        content_type=checked.content_type,
+        sha256=checked.sha256,
+        uploaded_by=actor if getattr(actor, "pk", None) else None,
+    )
+    part_file.file.save(checked.stored_name, uploaded_file, save=False)
+    try:
+        part_file.save()
+    except Exception:
+        # The row did not make it: do not leave an orphan file in storage.
+        part_file.file.delete(save=False)
+        raise
+    return part_file
 
 
 def next_step_sequence(part: Part) -> int:

@@ -20,6 +20,11 @@ from apps.core.testing import OUTSIDER, first_error_code, graphql, verified_clie
 MUTATION_SAMPLES: dict[str, str] = {
     "cancelBackgroundJob": 'cancelBackgroundJob(id: "999999") { job { id } }',
     "setTheme": 'setTheme(theme: "dark") { theme }',
+    "releaseJob": 'releaseJob(id: "999999") { job { id } }',
+    "holdJob": 'holdJob(id: "999999", reason: "no sheet") { job { id } }',
+    "resumeJob": 'resumeJob(id: "999999") { job { id } }',
+    "cancelJob": 'cancelJob(id: "999999", reason: "dropped") { job { id } }',
+    "splitJob": 'splitJob(id: "999999", quantity: 1) { job { id } newJob { id } }',
 }
 
 ALL_ROUTES = routes()
