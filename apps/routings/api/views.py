@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Model, Prefetch, ProtectedError
+from django.db.models import Model, Prefetch
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -53,25 +52,7 @@ VIEW_PART_FILE = "routings.view_partfile"
 VIEW_ROUTING_STEP = "routings.view_routingstep"
 
 
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the shop's data."
-    default_code = "conflict"
-
-
-class MasterDataViewSet(ShopModelViewSet):
-    """Rows that jobs still point at cannot be deleted: say so instead of failing."""
-
-    def perform_destroy(self, instance: Model) -> None:
-        try:
-            instance.delete()
-        except ProtectedError as exc:
-            raise Conflict(
-                f"{instance} is still used by {len(exc.protected_objects)} other records; deactivate it instead."
-            ) from exc
-
-
-class CustomerViewSet(MasterDataViewSet):
+class CustomerViewSet(ShopModelViewSet):
     """Customers who order work."""
 
     queryset = Customer.objects.all()
@@ -81,7 +62,7 @@ class CustomerViewSet(MasterDataViewSet):
     ordering_fields = ("code", "name")
 
 
-class PartViewSet(MasterDataViewSet):
+class PartViewSet(ShopModelViewSet):
     """Part numbers at a revision; `files` lists and uploads drawings, DXF and NC programs,
     `routing-steps` reads the standard routing."""
 
