@@ -17,12 +17,14 @@ def kind_choices() -> list[tuple[str, Any]]:
 
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=kind_choices, initial="jobs")
-    file = forms.FileField(
-        label=_("File"),
-        help_text=_("Excel .xlsx or CSV; first row = column headers; up to %(mb)s MB.")
-        % {"mb": MAX_FILE_BYTES // 1024 // 1024},
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
-    )
+    file = forms.FileField(label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per form so that it is in the language of the request, not of the first import.
+        self.fields["file"].help_text = _("Excel .xlsx or CSV; first row = column headers; up to %(mb)s MB.") % {
+            "mb": MAX_FILE_BYTES // 1024 // 1024
+        }
 
 
 class ExportForm(forms.Form):
