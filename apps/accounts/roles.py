@@ -55,6 +55,7 @@ _OPERATOR: frozenset[str] = frozenset(
     )
     | _model_perms("inventory", "view", "material")
     | _model_perms("routings", "view", "customer", "part", "partfile", "routingstep", "job", "operation")
+    | _model_perms("scheduling", "view", "schedule", "scheduleslot", "changeovertime")
 )
 
 # Supervisors also edit the schedule, create jobs, view reports, trigger the advisor, and read
@@ -67,12 +68,14 @@ _SUPERVISOR = _OPERATOR | {
     "routings.change_operation",
     "routings.hold_job",
     "routings.split_job",
+    "scheduling.change_scheduleslot",
 }
 
 # Planners work the schedule like supervisors, and bring in and release the week's jobs.
 _PLANNER = _SUPERVISOR | {
     "routings.release_job",
     "routings.import_master_data",
+    "scheduling.plan_schedule",
 }
 
 # Quality and maintenance staff see what operators see plus their own areas and the log panel.
@@ -85,7 +88,8 @@ _PRODUCTION_MANAGER = (
     _SUPERVISOR
     | _PLANNER
     | _MAINTENANCE
-    | {"core.cancel_job", "accounts.view_user", "routings.cancel_job"}
+    | {"core.cancel_job", "accounts.view_user", "routings.cancel_job", "scheduling.publish_schedule"}
+    | _model_perms("scheduling", "add change delete", "changeovertime")
     | _model_perms(
         "machines",
         "add change",

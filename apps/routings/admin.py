@@ -21,6 +21,7 @@ from .models import Customer, Job, Operation, Part, PartFile, RoutingStep
 from .services import (
     CANCEL,
     HOLD,
+    OPERATION_WORKFLOW_FIELDS,
     RELEASE,
     cancel_job,
     check_preferred_work_center,
@@ -335,21 +336,7 @@ class OperationAdmin(SimpleHistoryAdmin):
     search_fields = ("job__number", "operation_code", "description")
     list_select_related = ("job", "work_center_type", "preferred_work_center")
     autocomplete_fields = ("job", "work_center_type", "preferred_work_center")
-    readonly_fields = (
-        "job",
-        "sequence",
-        "operation_code",
-        "work_center_type",
-        "quantity",
-        "predecessors",
-        "status",
-        "planned_start",
-        "planned_end",
-        "actual_start",
-        "actual_end",
-        "created_at",
-        "updated_at",
-    )
+    readonly_fields = OPERATION_WORKFLOW_FIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

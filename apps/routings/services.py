@@ -44,6 +44,24 @@ JOB_FIELDS_WHILE_OPEN = frozenset({"due_date", "priority", "sales_order", "notes
 JOB_FIELDS_WHILE_DRAFT = frozenset({"number", "customer", "part", "quantity"})
 OPERATION_FIELDS = frozenset({"setup_minutes", "run_minutes_per_unit", "preferred_work_center", "description"})
 
+# What only the workflow changes on an operation (copied at release, moved by the shop floor):
+# read-only in the admin and the API.
+OPERATION_WORKFLOW_FIELDS = (
+    "job",
+    "sequence",
+    "operation_code",
+    "work_center_type",
+    "quantity",
+    "predecessors",
+    "status",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "created_at",
+    "updated_at",
+)
+
 
 def _audit(model: type[models.Model], ids: Iterable[int], actor: Any, reason: str, *, created: bool = False) -> None:
     """History rows for changes made by conditional or bulk updates, which bypass save()."""

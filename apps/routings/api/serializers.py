@@ -8,7 +8,7 @@ from rest_framework import serializers
 from ..choices import PartFileKind
 from ..models import Customer, Job, Operation, Part, PartFile, RoutingStep
 from ..selectors import JobRisk, LateRisk, late_risk_for
-from ..services import save_routing_step
+from ..services import OPERATION_WORKFLOW_FIELDS, save_routing_step
 
 USERNAME: dict[str, Any] = {"slug_field": "username", "read_only": True}
 
@@ -198,18 +198,4 @@ class OperationSerializer(serializers.ModelSerializer[Operation]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = (
-            "job",
-            "sequence",
-            "operation_code",
-            "work_center_type",
-            "quantity",
-            "predecessors",
-            "status",
-            "planned_start",
-            "planned_end",
-            "actual_start",
-            "actual_end",
-            "created_at",
-            "updated_at",
-        )
+        read_only_fields = OPERATION_WORKFLOW_FIELDS
