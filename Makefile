@@ -24,6 +24,7 @@ migrate: $(STAMP)
 demo: migrate
 	$(PY) manage.py create_demo_users
 	$(PY) manage.py load_demo_shop
+	$(PY) manage.py seed_demo_changeovers
 
 run: demo
 	@echo "CNC Copilot at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"

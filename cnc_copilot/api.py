@@ -8,11 +8,12 @@ from apps.core.api import urls as core_api
 from apps.inventory.api import urls as inventory_api
 from apps.machines.api import urls as machines_api
 from apps.routings.api import urls as routings_api
+from apps.scheduling.api import urls as scheduling_api
 
 router = DefaultRouter()
 router.include_root_view = False
 router.include_format_suffixes = False
-for app_api in (core_api, accounts_api, machines_api, inventory_api, routings_api):
+for app_api in (core_api, accounts_api, machines_api, inventory_api, routings_api, scheduling_api):
     app_api.register(router)
 
 urlpatterns = [

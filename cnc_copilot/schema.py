@@ -7,14 +7,23 @@ from apps.core.graphql.schema import CoreMutation, CoreQuery
 from apps.inventory.graphql.schema import InventoryMutation, InventoryQuery
 from apps.machines.graphql.schema import MachinesMutation, MachinesQuery
 from apps.routings.graphql.schema import RoutingsMutation, RoutingsQuery
+from apps.scheduling.graphql.schema import SchedulingMutation, SchedulingQuery
 
 
-class Query(CoreQuery, AccountsQuery, MachinesQuery, InventoryQuery, RoutingsQuery, graphene.ObjectType):
+class Query(
+    CoreQuery, AccountsQuery, MachinesQuery, InventoryQuery, RoutingsQuery, SchedulingQuery, graphene.ObjectType
+):
     pass
 
 
 class Mutation(
-    CoreMutation, AccountsMutation, MachinesMutation, InventoryMutation, RoutingsMutation, graphene.ObjectType
+    CoreMutation,
+    AccountsMutation,
+    MachinesMutation,
+    InventoryMutation,
+    RoutingsMutation,
+    SchedulingMutation,
+    graphene.ObjectType,
 ):
     pass
 

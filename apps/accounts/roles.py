@@ -76,6 +76,7 @@ _PLANNER = _SUPERVISOR | {
     "routings.release_job",
     "routings.import_master_data",
     "scheduling.plan_schedule",
+    "core.cancel_job",
 }
 
 # Quality and maintenance staff see what operators see plus their own areas and the log panel.

@@ -18,9 +18,7 @@ class Material(TimeStampedModel):
     form = models.CharField(_("form"), max_length=10, choices=MaterialForm.choices, default=MaterialForm.SHEET)
     thickness_mm = models.DecimalField(_("thickness (mm)"), max_digits=7, decimal_places=3)
     sheet_width_mm = models.DecimalField(_("sheet width (mm)"), max_digits=8, decimal_places=1, null=True, blank=True)
-    sheet_length_mm = models.DecimalField(
-        _("sheet length (mm)"), max_digits=8, decimal_places=1, null=True, blank=True
-    )
+    sheet_length_mm = models.DecimalField(_("sheet length (mm)"), max_digits=8, decimal_places=1, null=True, blank=True)
     unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.SHEET)
     is_active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords()

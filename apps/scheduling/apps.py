@@ -6,3 +6,8 @@ class SchedulingConfig(AppConfig):
     name = "apps.scheduling"
     label = "scheduling"
     verbose_name = _("Scheduling")
+
+    def ready(self) -> None:
+        from apps.core.context_processors import NavItem, register_navigation
+
+        register_navigation(NavItem(_("Schedule"), "scheduling:schedule-list", "scheduling.view_schedule", 150))

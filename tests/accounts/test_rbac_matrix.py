@@ -25,6 +25,10 @@ MUTATION_SAMPLES: dict[str, str] = {
     "resumeJob": 'resumeJob(id: "999999") { job { id } }',
     "cancelJob": 'cancelJob(id: "999999", reason: "dropped") { job { id } }',
     "splitJob": 'splitJob(id: "999999", quantity: 1) { job { id } newJob { id } }',
+    "startPlanningRun": "startPlanningRun(horizonDays: 0) { schedule { id } }",
+    "publishSchedule": 'publishSchedule(id: "999999") { schedule { id } }',
+    "moveScheduleSlot": 'moveScheduleSlot(id: "999999", workCenter: "1", start: "2026-01-05T06:00:00+00:00") '
+    "{ slot { id } conflicts { kind message } }",
 }
 
 ALL_ROUTES = routes()

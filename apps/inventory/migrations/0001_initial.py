@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,55 +15,126 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalMaterial',
+            name="HistoricalMaterial",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created')),
-                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='updated')),
-                ('code', models.CharField(db_index=True, max_length=40, verbose_name='code')),
-                ('description', models.CharField(max_length=200, verbose_name='description')),
-                ('grade', models.CharField(help_text='e.g. "304 #4", "CRS", "5052-H32"', max_length=60, verbose_name='grade')),
-                ('form', models.CharField(choices=[('sheet', 'Sheet'), ('coil', 'Coil'), ('tube', 'Tube'), ('bar', 'Bar')], default='sheet', max_length=10, verbose_name='form')),
-                ('thickness_mm', models.DecimalField(decimal_places=3, max_digits=7, verbose_name='thickness (mm)')),
-                ('sheet_width_mm', models.DecimalField(blank=True, decimal_places=1, max_digits=8, null=True, verbose_name='sheet width (mm)')),
-                ('sheet_length_mm', models.DecimalField(blank=True, decimal_places=1, max_digits=8, null=True, verbose_name='sheet length (mm)')),
-                ('unit', models.CharField(choices=[('sheet', 'sheet'), ('kg', 'kg'), ('m', 'metre'), ('ea', 'each')], default='sheet', max_length=8, verbose_name='unit')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(blank=True, editable=False, verbose_name="created")),
+                ("updated_at", models.DateTimeField(blank=True, editable=False, verbose_name="updated")),
+                ("code", models.CharField(db_index=True, max_length=40, verbose_name="code")),
+                ("description", models.CharField(max_length=200, verbose_name="description")),
+                (
+                    "grade",
+                    models.CharField(help_text='e.g. "304 #4", "CRS", "5052-H32"', max_length=60, verbose_name="grade"),
+                ),
+                (
+                    "form",
+                    models.CharField(
+                        choices=[("sheet", "Sheet"), ("coil", "Coil"), ("tube", "Tube"), ("bar", "Bar")],
+                        default="sheet",
+                        max_length=10,
+                        verbose_name="form",
+                    ),
+                ),
+                ("thickness_mm", models.DecimalField(decimal_places=3, max_digits=7, verbose_name="thickness (mm)")),
+                (
+                    "sheet_width_mm",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=8, null=True, verbose_name="sheet width (mm)"
+                    ),
+                ),
+                (
+                    "sheet_length_mm",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=8, null=True, verbose_name="sheet length (mm)"
+                    ),
+                ),
+                (
+                    "unit",
+                    models.CharField(
+                        choices=[("sheet", "sheet"), ("kg", "kg"), ("m", "metre"), ("ea", "each")],
+                        default="sheet",
+                        max_length=8,
+                        verbose_name="unit",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical material',
-                'verbose_name_plural': 'historical materials',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical material",
+                "verbose_name_plural": "historical materials",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Material',
+            name="Material",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('code', models.CharField(max_length=40, unique=True, verbose_name='code')),
-                ('description', models.CharField(max_length=200, verbose_name='description')),
-                ('grade', models.CharField(help_text='e.g. "304 #4", "CRS", "5052-H32"', max_length=60, verbose_name='grade')),
-                ('form', models.CharField(choices=[('sheet', 'Sheet'), ('coil', 'Coil'), ('tube', 'Tube'), ('bar', 'Bar')], default='sheet', max_length=10, verbose_name='form')),
-                ('thickness_mm', models.DecimalField(decimal_places=3, max_digits=7, verbose_name='thickness (mm)')),
-                ('sheet_width_mm', models.DecimalField(blank=True, decimal_places=1, max_digits=8, null=True, verbose_name='sheet width (mm)')),
-                ('sheet_length_mm', models.DecimalField(blank=True, decimal_places=1, max_digits=8, null=True, verbose_name='sheet length (mm)')),
-                ('unit', models.CharField(choices=[('sheet', 'sheet'), ('kg', 'kg'), ('m', 'metre'), ('ea', 'each')], default='sheet', max_length=8, verbose_name='unit')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("code", models.CharField(max_length=40, unique=True, verbose_name="code")),
+                ("description", models.CharField(max_length=200, verbose_name="description")),
+                (
+                    "grade",
+                    models.CharField(help_text='e.g. "304 #4", "CRS", "5052-H32"', max_length=60, verbose_name="grade"),
+                ),
+                (
+                    "form",
+                    models.CharField(
+                        choices=[("sheet", "Sheet"), ("coil", "Coil"), ("tube", "Tube"), ("bar", "Bar")],
+                        default="sheet",
+                        max_length=10,
+                        verbose_name="form",
+                    ),
+                ),
+                ("thickness_mm", models.DecimalField(decimal_places=3, max_digits=7, verbose_name="thickness (mm)")),
+                (
+                    "sheet_width_mm",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=8, null=True, verbose_name="sheet width (mm)"
+                    ),
+                ),
+                (
+                    "sheet_length_mm",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=8, null=True, verbose_name="sheet length (mm)"
+                    ),
+                ),
+                (
+                    "unit",
+                    models.CharField(
+                        choices=[("sheet", "sheet"), ("kg", "kg"), ("m", "metre"), ("ea", "each")],
+                        default="sheet",
+                        max_length=8,
+                        verbose_name="unit",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'material',
-                'verbose_name_plural': 'materials',
-                'ordering': ('code',),
-                'constraints': [models.CheckConstraint(condition=models.Q(('thickness_mm__gt', 0)), name='inventory_thickness_pos')],
+                "verbose_name": "material",
+                "verbose_name_plural": "materials",
+                "ordering": ("code",),
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("thickness_mm__gt", 0)), name="inventory_thickness_pos")
+                ],
             },
         ),
     ]

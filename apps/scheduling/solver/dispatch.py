@@ -1,0 +1,271 @@
+"""Dispatch rules: the order of one work center's queue, and whole schedules built by list scheduling.
+
+One priority function serves both uses, so a rule means the same thing on a dispatch list and in
+the hint given to CP-SAT. The builder is Giffler-Thompson style: among the ready operations it
+finds the machine where some operation would finish first, then lets the rule choose among
+the operations that could start on that machine before then. Placement respects calendars,
+changeovers (which need working time), release times and frozen operations, and may fill an
+earlier gap on the machine when the operation and the changeovers on both sides fit in it.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .check import CheckedProblem
+from .model import Rule, Schedule, ScheduledOperation, Straddle
+from .working_time import WorkingTime
+
+RULES: tuple[Rule, ...] = tuple(Rule)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """An operation waiting at a work center, as the dispatch list needs it."""
+
+    job: str
+    operation: str
+    duration: int  # minutes on this work center
+    remaining_work: int  # this operation and everything after it in the job
+    arrival: int  # when it became ready here
+    due: int | None = None
+    weight: int = 1
+
+
+def priority(rule: Rule, *, duration: int, remaining_work: int, arrival: int, due: int | None, now: int) -> float:
+    """The rule's score for one operation at time `now`; lower runs first."""
+    if rule is Rule.SPT:
+        return duration
+    if rule is Rule.FIFO:
+        return arrival
+    if rule is Rule.MWKR:
+        return -remaining_work
+    if due is None:
+        # Work with no due date goes after dated work under the due-date rules.
+        return math.inf
+    if rule is Rule.EDD:
+        return due
+    if rule is Rule.SLACK:
+        return due - now - remaining_work
+    # CR: a late job has a negative ratio and goes first, the more late work the sooner.
+    return (due - now) / max(remaining_work, 1)
+
+
+def rank_queue(queue: Sequence[QueueEntry], rule: Rule, now: int) -> list[QueueEntry]:
+    """The queue in the order the rule would run it; ties go to higher weight, then earlier arrival."""
+    keys = [
+        (
+            priority(
+                rule,
+                duration=entry.duration,
+                remaining_work=entry.remaining_work,
+                arrival=entry.arrival,
+                due=entry.due,
+                now=now,
+            ),
+            -entry.weight,
+            entry.arrival,
+            position,
+        )
+        for position, entry in enumerate(queue)
+    ]
+    keys.sort()
+    return [queue[key[3]] for key in keys]
+
+
+@dataclass(slots=True)
+class _Timeline:
+    """Busy positions on one machine's working clock, sorted, with the setup category of each."""
+
+    starts: list[int]
+    ends: list[int]
+    categories: list[str | None]
+
+
+@dataclass(slots=True)
+class _Placement:
+    version: int
+    position: int
+    start: int
+    end: int
+
+
+def remaining_work(checked: CheckedProblem) -> list[int]:
+    """Shortest work of each operation plus the longest chain of shortest work after it."""
+    remaining = [0] * len(checked.operations)
+    for index in reversed(checked.order):
+        operation = checked.operations[index]
+        after = max((remaining[s] for s in operation.successors), default=0)
+        remaining[index] = operation.shortest + after
+    return remaining
+
+
+def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
+    """A complete schedule by list scheduling with `rule`, or None if it overruns the horizon."""
+    operations = checked.operations
+    calendars = [machine.calendar for machine in checked.machines]
+    timelines = [_Timeline([], [], []) for _ in checked.machines]
+    versions = [0] * len(checked.machines)
+    remaining = remaining_work(checked)
+    waiting = [len(operation.predecessors) for operation in operations]
+    ready_at = [operation.release for operation in operations]
+    placed: dict[int, tuple[int, int, int]] = {}  # operation -> machine, start, end
+
+    def finish(index: int, machine: int, start: int, end: int) -> None:
+        placed[index] = (machine, start, end)
+        for successor in operations[index].successors:
+            waiting[successor] -= 1
+            ready_at[successor] = max(ready_at[successor], end)
+
+    for operation in operations:
+        if operation.fixed is not None:
+            machine, start, end = operation.fixed
+            calendar = calendars[machine]
+            _insert(timelines[machine], calendar.position(start), calendar.position(end), operation.category)
+    for operation in operations:
+        if operation.fixed is not None:
+            finish(operation.index, *operation.fixed)
+
+    ready = {op.index for op in operations if op.fixed is None and not waiting[op.index]}
+    cache: dict[tuple[int, int], _Placement | None] = {}
+    while ready:
+        best: tuple[int, int] | None = None  # (end, machine)
+        for index in ready:
+            operation = operations[index]
+            for option in operation.options:
+                key = (index, option.machine)
+                placement = cache.get(key)
+                if placement is None or placement.version != versions[option.machine]:
+                    placement = _place(
+                        timelines[option.machine],
+                        calendars[option.machine],
+                        checked,
+                        option.machine,
+                        ready_at[index],
+                        option.duration,
+                        operation.category,
+                        operation.straddle is Straddle.WITHIN_WINDOW,
+                        versions[option.machine],
+                    )
+                    cache[key] = placement
+                if placement is not None and (best is None or (placement.end, option.machine) < best):
+                    best = (placement.end, option.machine)
+        if best is None:
+            return None
+        earliest_end, machine = best
+        candidates: list[tuple[tuple[float, int, int, int], int, _Placement]] = []
+        for index in ready:
+            operation = operations[index]
+            for option in operation.options:
+                if option.machine != machine:
+                    continue
+                placement = cache[(index, machine)]
+                if placement is None or placement.start >= earliest_end:
+                    continue
+                job = checked.jobs[operation.job]
+                score = priority(
+                    rule,
+                    duration=option.duration,
+                    remaining_work=remaining[index],
+                    arrival=ready_at[index],
+                    due=job.due,
+                    now=placement.start,
+                )
+                candidates.append(((score, -job.weight, ready_at[index], index), index, placement))
+        _, chosen, placement = min(candidates, key=lambda candidate: candidate[0])
+        operation = operations[chosen]
+        duration = next(option.duration for option in operation.options if option.machine == machine)
+        _insert(timelines[machine], placement.position, placement.position + duration, operation.category)
+        versions[machine] += 1
+        ready.discard(chosen)
+        finish(chosen, machine, placement.start, placement.end)
+        for successor in operation.successors:
+            if not waiting[successor] and operations[successor].fixed is None:
+                ready.add(successor)
+    if len(placed) < len(operations):
+        return None  # a frozen operation's predecessor chain could not be placed
+    return schedule_from_placements(checked, placed)
+
+
+def schedule_from_placements(checked: CheckedProblem, placed: dict[int, tuple[int, int, int]]) -> Schedule:
+    """A `Schedule` from operation -> (machine, start, end), with each changeover worked out from the order."""
+    by_machine: dict[int, list[tuple[int, int]]] = {}
+    for index, (machine, start, _) in placed.items():
+        by_machine.setdefault(machine, []).append((start, index))
+    setups: dict[int, int] = {}
+    for machine, entries in by_machine.items():
+        entries.sort()
+        before: int | None = None
+        for _, index in entries:
+            setups[index] = changeover(checked, machine, before, index)
+            before = index
+    rows = []
+    for operation in checked.operations:
+        machine, start, end = placed[operation.index]
+        rows.append(
+            ScheduledOperation(
+                job=operation.job_id,
+                operation=operation.id,
+                machine=checked.machines[machine].id,
+                start=start,
+                end=end,
+                setup=setups[operation.index],
+            )
+        )
+    return Schedule(tuple(rows))
+
+
+def changeover(checked: CheckedProblem, machine: int, before: int | None, after: int) -> int:
+    """Changeover minutes on `machine` before operation `after`, following `before` (None: the initial state).
+
+    None is needed before a frozen operation that follows another frozen one or opens the
+    machine's sequence: people placed it, and a running operation is already set up.
+    """
+    operations = checked.operations
+    if operations[after].fixed is not None and (before is None or operations[before].fixed is not None):
+        return 0
+    category = checked.machines[machine].initial_category if before is None else operations[before].category
+    return checked.setup(machine, category, operations[after].category)
+
+
+def _insert(timeline: _Timeline, start: int, end: int, category: str | None) -> None:
+    at = bisect_left(timeline.starts, start)
+    timeline.starts.insert(at, start)
+    timeline.ends.insert(at, end)
+    timeline.categories.insert(at, category)
+
+
+def _place(
+    timeline: _Timeline,
+    calendar: WorkingTime,
+    checked: CheckedProblem,
+    machine: int,
+    ready: int,
+    duration: int,
+    category: str | None,
+    within_window: bool,
+    version: int,
+) -> _Placement | None:
+    """The earliest slot on the machine's working clock where the operation and both changeovers fit."""
+    lowest = calendar.position(ready)
+    first = bisect_left(timeline.ends, lowest)
+    count = len(timeline.starts)
+    initial = checked.machines[machine].initial_category
+    for gap in range(first, count + 1):
+        if gap:
+            previous_end, previous_category = timeline.ends[gap - 1], timeline.categories[gap - 1]
+        else:
+            previous_end, previous_category = calendar.first, initial
+        candidate = max(lowest, previous_end + checked.setup(machine, previous_category, category))
+        position = calendar.earliest_position(candidate, duration, within_window)
+        if position is None:
+            return None
+        if gap < count:
+            after = checked.setup(machine, category, timeline.categories[gap])
+            if position + duration + after > timeline.starts[gap]:
+                continue
+        return _Placement(version, position, calendar.start_of(position), calendar.end_of(position + duration))
+    return None
