@@ -17,6 +17,7 @@ must pass (NetBox's API view test cases are the model):
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -67,7 +68,7 @@ class ActionCase:
     expected_status: int = 200
 
 
-class ResourceContract:
+class ResourceContract(ABC):
     """Cases every REST resource passes; subclasses declare the resource (see module doc)."""
 
     basename: ClassVar[str]
@@ -81,12 +82,13 @@ class ResourceContract:
     actions: ClassVar[tuple[ActionCase, ...]] = ()
 
     # --- to be provided by the subclass ---
+    @abstractmethod
     def make_object(self, index: int) -> Model:
         """Make the index-th sample row (0, 1, 2 ...); rows must differ in the filter field."""
-        raise NotImplementedError
 
+    @abstractmethod
     def expected(self, obj: Model) -> dict[str, Any]:
-        raise NotImplementedError
+        """The exact JSON of one row, as the API returns it."""
 
     # --- helpers ---
     def list_url(self) -> str:

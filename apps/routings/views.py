@@ -3,6 +3,7 @@ parts (list, detail with routing and files). Every change calls a service."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from decimal import Decimal
 from typing import Any
 
@@ -141,15 +142,15 @@ class JobDetailView(RoleRequiredMixin, DetailView[Job]):
         return context
 
 
-class JobActionView(RoleRequiredMixin, View):
+class JobActionView(RoleRequiredMixin, View, ABC):
     """A workflow button on the job page: POST only, calls one service, says how it went."""
 
     form_class: type[forms.Form] | None = None
     # Formatted with the job number and the service's answer.
     success_message: str | Promise = ""
 
-    def perform(self, job: Job, data: dict[str, Any]) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def perform(self, job: Job, data: dict[str, Any]) -> Any: ...
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = get_object_or_404(Job, pk=pk)

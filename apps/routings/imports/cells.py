@@ -7,6 +7,7 @@ parser gets a non-blank cell and returns the value or raises CellError; blank ce
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -34,14 +35,14 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-class Parser:
+class Parser(ABC):
     """A callable turning a cell into a value; `numeric` parsers accept a decimal comma in
     semicolon-separated files, where it is the local convention."""
 
     numeric = False
 
-    def __call__(self, value: Any) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, value: Any) -> Any: ...
 
 
 class Text(Parser):

@@ -208,9 +208,9 @@ def _operations(
                     faults.append(Fault(f"machine {option.machine} does not exist", job.id, operation.id))
                 elif where in used:
                     faults.append(Fault(f"machine {option.machine} is listed twice", job.id, operation.id))
-                elif option.duration < 1:
+                elif option.duration < 0:
                     faults.append(
-                        Fault(f"duration {option.duration} on {option.machine} is not positive", job.id, operation.id)
+                        Fault(f"duration {option.duration} on {option.machine} is negative", job.id, operation.id)
                     )
                 else:
                     used.add(where)
@@ -277,7 +277,7 @@ def _fixed(
     if end_position > calendar.total:
         faults.append(Fault("is frozen too late to finish within the horizon", job_id, operation_id))
         return None
-    return where, fixed.start, calendar.end_of(end_position)
+    return where, fixed.start, calendar.finish(calendar.position(fixed.start), durations[0])
 
 
 def _link(problem: Problem, operations: list[CheckedOperation], faults: list[Fault]) -> None:
@@ -376,7 +376,8 @@ def _usable_options(checked: CheckedProblem, faults: list[Fault]) -> None:
         usable = [
             option
             for option in operation.options
-            if option.duration
+            if not checked.machines[option.machine].calendar.empty
+            and option.duration
             <= (
                 checked.machines[option.machine].calendar.longest_window
                 if within
@@ -421,7 +422,7 @@ def _earliest_starts(checked: CheckedProblem, faults: list[Fault]) -> None:
                 continue
             option.earliest = calendar.start_of(position)
             usable.append(option)
-            ends.append(calendar.end_of(position + option.duration))
+            ends.append(calendar.finish(position, option.duration))
         if not usable:
             faults.append(
                 Fault(

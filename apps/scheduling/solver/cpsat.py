@@ -26,7 +26,7 @@ from typing import cast
 
 from ortools.sat.python import cp_model
 
-from .check import CheckedProblem
+from .check import CheckedOption, CheckedProblem
 from .dispatch import changeover
 from .model import Objective, Schedule, Straddle
 from .working_time import WorkingTime
@@ -131,16 +131,17 @@ class ShopModel:
             calendar = self.checked.machines[option.machine].calendar
             # Options on machines with the same calendar share a position variable and its literals,
             # unless (not straddling) the positions they may take depend on their own duration.
-            groups.setdefault((id(calendar), option.duration if within else 0), []).append(k)
+            # Zero-minute options end where they start and take no machine time: a clock of their own.
+            groups.setdefault((id(calendar), option.duration if within or not option.duration else -1), []).append(k)
         single = len(groups) == 1
         clocks = [self._clock(index, members, start, present, single, within) for members in groups.values()]
-        shift = self._constant_end_shift(index, clocks[0], within) if single else None
+        shift = self._constant_end_shift(index, clocks[0], within or _zero(clocks[0], options)) if single else None
         if shift is not None:
             end: Expr = start + _work(present, [option.duration for option in options]) + shift
         else:
             end_var = model.new_int_var(operation.earliest + operation.shortest, self.horizon, f"o{index}e")
             for clock in clocks:
-                self._link_end(index, clock, present, start, end_var, within)
+                self._link_end(index, clock, present, start, end_var, within or _zero(clock, options))
             end = end_var
         return _OperationVars(start, end, present, clocks, False)
 
@@ -199,10 +200,11 @@ class ShopModel:
                 interval = model.new_optional_fixed_size_interval_var(
                     position, option.duration, presence, f"o{index}i{k}"
                 )
-            self._nodes[option.machine].append(
-                _Node(index, interval, presence, option.earliest, option.latest, option.earliest + option.duration)
-            )
-            self.intervals[(index, k)] = interval
+            if option.duration:
+                self._nodes[option.machine].append(
+                    _Node(index, interval, presence, option.earliest, option.latest, option.earliest + option.duration)
+                )
+                self.intervals[(index, k)] = interval
         return clock
 
     def _end_windows(self, index: int, clock: _Clock) -> tuple[int, int]:
@@ -421,8 +423,12 @@ class ShopModel:
         if not self.arcs:
             return
         sequences: dict[int, list[tuple[int, int]]] = {}
+        nodes = {
+            (machine, node.operation) for machine, machine_nodes in enumerate(self._nodes) for node in machine_nodes
+        }
         for index, (machine, start, _) in placed.items():
-            sequences.setdefault(machine, []).append((start, index))
+            if (machine, index) in nodes:
+                sequences.setdefault(machine, []).append((start, index))
         used: set[tuple[int, int, int]] = set()
         for machine, sequence in sequences.items():
             sequence.sort()
@@ -453,6 +459,10 @@ class ShopModel:
             machine = operation.options[chosen].machine
             placed[operation.index] = (machine, value.value(variables.start), value.value(variables.end))
         return placed
+
+
+def _zero(clock: _Clock, options: Sequence[CheckedOption]) -> bool:
+    return all(options[k].duration == 0 for k in clock.options)
 
 
 def _work(present: Sequence[Presence], durations: Sequence[int]) -> Expr:

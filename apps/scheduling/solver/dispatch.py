@@ -121,7 +121,7 @@ def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
             ready_at[successor] = max(ready_at[successor], end)
 
     for operation in operations:
-        if operation.fixed is not None:
+        if operation.fixed is not None and operation.fixed[2] > operation.fixed[1]:
             machine, start, end = operation.fixed
             calendar = calendars[machine]
             _insert(timelines[machine], calendar.position(start), calendar.position(end), operation.category)
@@ -163,7 +163,10 @@ def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
                 if option.machine != machine:
                     continue
                 placement = cache[(index, machine)]
-                if placement is None or placement.start >= earliest_end:
+                # Giffler-Thompson's conflict set: what could start before the earliest end; a zero-minute
+                # operation that defines that end belongs to it too.
+                zero = placement is not None and placement.start == placement.end == earliest_end
+                if placement is None or (placement.start >= earliest_end and not zero):
                     continue
                 job = checked.jobs[operation.job]
                 score = priority(
@@ -178,8 +181,9 @@ def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
         _, chosen, placement = min(candidates, key=lambda candidate: candidate[0])
         operation = operations[chosen]
         duration = next(option.duration for option in operation.options if option.machine == machine)
-        _insert(timelines[machine], placement.position, placement.position + duration, operation.category)
-        versions[machine] += 1
+        if duration:
+            _insert(timelines[machine], placement.position, placement.position + duration, operation.category)
+            versions[machine] += 1
         ready.discard(chosen)
         finish(chosen, machine, placement.start, placement.end)
         for successor in operation.successors:
@@ -193,8 +197,9 @@ def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
 def schedule_from_placements(checked: CheckedProblem, placed: dict[int, tuple[int, int, int]]) -> Schedule:
     """A `Schedule` from operation -> (machine, start, end), with each changeover worked out from the order."""
     by_machine: dict[int, list[tuple[int, int]]] = {}
-    for index, (machine, start, _) in placed.items():
-        by_machine.setdefault(machine, []).append((start, index))
+    for index, (machine, start, end) in placed.items():
+        if end > start:  # zero-minute operations are not in the machine's sequence
+            by_machine.setdefault(machine, []).append((start, index))
     setups: dict[int, int] = {}
     for machine, entries in by_machine.items():
         entries.sort()
@@ -212,7 +217,7 @@ def schedule_from_placements(checked: CheckedProblem, placed: dict[int, tuple[in
                 machine=checked.machines[machine].id,
                 start=start,
                 end=end,
-                setup=setups[operation.index],
+                setup=setups.get(operation.index, 0),
             )
         )
     return Schedule(tuple(rows))
@@ -251,6 +256,13 @@ def _place(
 ) -> _Placement | None:
     """The earliest slot on the machine's working clock where the operation and both changeovers fit."""
     lowest = calendar.position(ready)
+    if duration == 0:
+        # Zero minutes take no machine time: the operation only marks a point in the job's flow.
+        position = calendar.earliest_position(lowest, 0, within_window)
+        if position is None:
+            return None
+        start = calendar.start_of(position)
+        return _Placement(version, position, start, start)
     first = bisect_left(timeline.ends, lowest)
     count = len(timeline.starts)
     initial = checked.machines[machine].initial_category
@@ -267,5 +279,5 @@ def _place(
             after = checked.setup(machine, category, timeline.categories[gap])
             if position + duration + after > timeline.starts[gap]:
                 continue
-        return _Placement(version, position, calendar.start_of(position), calendar.end_of(position + duration))
+        return _Placement(version, position, calendar.start_of(position), calendar.finish(position, duration))
     return None

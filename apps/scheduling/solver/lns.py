@@ -185,12 +185,12 @@ class NeighbourhoodSearch:
                 model.add(literal == 1)
         for machine, sequence in by_machine.items():
             sequence.sort()
-            kept = [self._interval(index, machine) for _, index in sequence]
+            # Zero-minute operations have no interval on the machine and no place in its order.
+            kept = [interval for _, index in sequence if (interval := self._interval(index, machine)) is not None]
             for before, after in zip(kept, kept[1:], strict=False):
-                if before is not None and after is not None:
-                    model.add(interval_start(after) >= interval_end(before))
+                model.add(interval_start(after) >= interval_end(before))
 
     def _interval(self, index: int, machine: int) -> cp_model.IntervalVar | None:
         if self.shop.checked.operations[index].fixed is not None:
             return self.shop.intervals.get((index, -1))
-        return self.shop.intervals[(index, self._option_of[index][machine])]
+        return self.shop.intervals.get((index, self._option_of[index][machine]))

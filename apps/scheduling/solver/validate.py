@@ -127,8 +127,8 @@ def _check_operation(
             )
         if fixed.end is not None:
             return found  # a running operation is where the shop floor says it is, overtime included
-    if row.end <= row.start:
-        report(ViolationKind.WRONG_DURATION, f"ends at {row.end}, not after its start {row.start}")
+    if row.end < row.start:
+        report(ViolationKind.WRONG_DURATION, f"ends at {row.end}, before its start {row.start}")
         return found
     durations = {option.machine: option.duration for option in operation.options}
     if row.machine not in windows or (row.machine not in durations and fixed is None):
@@ -150,7 +150,10 @@ def _check_operation(
         report(ViolationKind.CALENDAR, f"runs past the end of its working window at {inside[0][1]}")
     worked = _worked(machine_windows, row.start, row.end)
     expected = durations.get(row.machine)
-    if expected is not None and worked != expected:
+    if expected == 0 or row.end == row.start:
+        if expected != 0 or row.end != row.start:
+            report(ViolationKind.WRONG_DURATION, f"spans {row.start}-{row.end} on {row.machine}, needs {expected}")
+    elif expected is not None and worked != expected:
         report(ViolationKind.WRONG_DURATION, f"gets {worked} working minutes on {row.machine}, needs {expected}")
     elif not any(a < row.end <= b for a, b in machine_windows):
         report(ViolationKind.WRONG_DURATION, f"ends at {row.end}, in non-working time after its work is done")
@@ -186,7 +189,8 @@ def _check_precedence(problem: Problem, rows: dict[tuple[str, str], ScheduledOpe
 def _sequences(rows: Iterable[ScheduledOperation]) -> dict[str, list[ScheduledOperation]]:
     by_machine: dict[str, list[ScheduledOperation]] = {}
     for row in rows:
-        by_machine.setdefault(row.machine, []).append(row)
+        if row.end > row.start:  # zero minutes take no machine time and need no changeover
+            by_machine.setdefault(row.machine, []).append(row)
     for sequence in by_machine.values():
         sequence.sort(key=lambda row: (row.start, row.end))
     return by_machine

@@ -81,6 +81,10 @@ class WorkingTime:
     def end_of(self, position: int) -> int:
         return position + self.offsets[self.end_window(position)]
 
+    def finish(self, position: int, work: int) -> int:
+        """Real end of `work` minutes started at `position`; zero minutes end where they start."""
+        return self.start_of(position) if work == 0 else self.end_of(position + work)
+
     def earliest_position(self, position: int, work: int, within_window: bool) -> int | None:
         """The first position >= `position` where `work` minutes can start, or None past the horizon."""
         if within_window:
