@@ -47,6 +47,7 @@ def _calendar_shop(straddle: Straddle = Straddle.PAUSE) -> object:
                     ("laser-2", 70 + 41 * n % 180),
                     setup_category=("st-3", "al-2", "ss-1")[n % 3],
                 ),
+                op("15", ("laser-1", 0), ("brake", 0)),  # a zero-minute sign-off
                 op("20", ("brake", 60 + 53 * n % 240)),
                 due=DAY + 200 * n,
                 weight=1 + n % 3,

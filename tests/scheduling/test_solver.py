@@ -203,3 +203,22 @@ def test_a_link_between_jobs_is_kept() -> None:
     )
     result = solve(shop, MAKESPAN_FIRST)
     assert slots(result.schedule) == {("SUB", "10"): ("weld", 0, 45), ("MAIN", "10"): ("assembly", 45, 75)}
+
+
+def test_zero_minute_operations_take_no_machine_time() -> None:
+    # Hurink's orb7 has operations of zero minutes; so do inspection sign-offs in a shop.
+    shop = problem(
+        [machine("laser", FRIDAY, MONDAY), machine("brake", FRIDAY, MONDAY)],
+        [
+            chain("J1", op("10", ("laser", 480)), op("20", ("brake", 0)), op("30", ("brake", 60))),
+            chain("J2", op("10", ("brake", 0)), op("20", ("laser", 30))),
+        ],
+    )
+    result = solve(shop, MAKESPAN_FIRST)
+    assert result.status is SolveStatus.OPTIMAL
+    placed = slots(result.schedule)
+    assert placed[("J1", "20")] == ("brake", MONDAY[0], MONDAY[0])
+    assert placed[("J1", "30")] == ("brake", MONDAY[0], MONDAY[0] + 60)
+    assert placed[("J2", "10")][1] == placed[("J2", "10")][2]
+    assert result.values[Objective.MAKESPAN] == MONDAY[0] + 60
+    assert result.schedule is not None and validate_schedule(shop, result.schedule) == []
