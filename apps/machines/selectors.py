@@ -51,6 +51,11 @@ def plant_time_zone() -> ZoneInfo:
     return ZoneInfo(settings.PLANT_TIME_ZONE)
 
 
+def end_of_plant_day(day: date) -> datetime:
+    """When a date ends on the shop floor: local midnight after it (a due date is met until then)."""
+    return calendar.day_span(day, day, plant_time_zone())[1]
+
+
 @dataclass(frozen=True)
 class CalendarInputs:
     """Everything the pure module needs for one work center."""

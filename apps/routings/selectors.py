@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.machines import calendar
 from apps.machines.models import CalendarException, Shift, ShiftBreak
-from apps.machines.selectors import plant_time_zone, shift_from_row
+from apps.machines.selectors import end_of_plant_day, plant_time_zone, shift_from_row
 
 from .choices import OPEN_JOB_STATUSES, OperationStatus
 from .models import Job, Operation, RoutingStep
@@ -82,7 +82,7 @@ def late_risk_for(jobs: Iterable[Job], *, now: datetime | None = None) -> dict[i
     if not open_jobs:
         return {}
     work = _remaining_work(open_jobs)
-    due_ends = {job.due_date: calendar.day_span(job.due_date, job.due_date, tz)[1] for job in open_jobs}
+    due_ends = {job.due_date: end_of_plant_day(job.due_date) for job in open_jobs}
     future_ends = [end for end in due_ends.values() if end > now]
     available = _plant_minutes_until(now, future_ends)
     result: dict[int, JobRisk] = {}

@@ -28,14 +28,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Prefetch
 
 from apps.machines.calendar import working_minutes
 from apps.machines.models import WorkCenter
-from apps.machines.selectors import plant_time_zone, working_intervals_for
+from apps.machines.selectors import end_of_plant_day, working_intervals_for
 from apps.routings.choices import JobStatus, OperationStatus, Priority
 from apps.routings.models import Job as ShopJob
 from apps.routings.models import Operation as ShopOperation
@@ -121,7 +121,6 @@ def build_planning_input(*, origin: datetime, horizon_days: int, allow_break_str
     jobs: list[solver.Job] = []
     links: list[solver.Link] = []
     faults: list[solver.Fault] = []
-    tz = plant_time_zone()
     for shop_job in shop_jobs:
         material = shop_job.part.material.code if shop_job.part.material is not None else None
         planned: list[solver.Operation] = []
@@ -155,7 +154,7 @@ def build_planning_input(*, origin: datetime, horizon_days: int, allow_break_str
                     fixed=fixed,
                 )
             )
-        due_end = datetime.combine(shop_job.due_date + timedelta(days=1), time(0), tzinfo=tz)
+        due_end = end_of_plant_day(shop_job.due_date)
         jobs.append(
             solver.Job(
                 id=shop_job.number,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from apps.machines.models import WorkCenter
-from apps.machines.selectors import plant_time_zone, working_intervals_for
+from apps.machines.selectors import end_of_plant_day, plant_time_zone, working_intervals_for
 from apps.routings.models import Job, Operation
 from apps.routings.precedence import default_predecessors
 
@@ -51,11 +51,6 @@ def default_schedule() -> Schedule | None:
     return Schedule.objects.filter(status=ScheduleStatus.READY).order_by("-created_at").first()
 
 
-def due_end(due: date) -> datetime:
-    """The end of a due date: local midnight after it, in plant time."""
-    return datetime.combine(due + timedelta(days=1), time(0), plant_time_zone())
-
-
 def _slots(schedule: Schedule) -> QuerySet[ScheduleSlot]:
     return ScheduleSlot.objects.filter(schedule=schedule).select_related("operation__job", "work_center")
 
@@ -73,7 +68,7 @@ def job_finish(schedule: Schedule) -> dict[int, datetime]:
 def tone_of(slot: ScheduleSlot, finish: datetime, due: date) -> gantt.Tone:
     if slot.is_frozen:
         return gantt.Tone.FROZEN
-    limit = due_end(due)
+    limit = end_of_plant_day(due)
     if finish > limit:
         return gantt.Tone.LATE
     if finish > limit - AT_RISK_MARGIN:
@@ -311,7 +306,9 @@ def late_jobs(schedule: Schedule) -> list[LateJob]:
         return []
     finish = job_finish_from(slots)
     late_ids = {
-        slot.operation.job_id for slot in slots if finish[slot.operation.job_id] > due_end(slot.operation.job.due_date)
+        slot.operation.job_id
+        for slot in slots
+        if finish[slot.operation.job_id] > end_of_plant_day(slot.operation.job.due_date)
     }
     if not late_ids:
         return []
@@ -327,7 +324,7 @@ def late_jobs(schedule: Schedule) -> list[LateJob]:
         job_slots = [slot for slot in slots if slot.operation.job_id == job_id]
         job = job_slots[0].operation.job
         chain = _critical_chain(job_slots, before, by_operation, by_center, schedule.horizon_start)
-        minutes_late = _minutes(due_end(job.due_date), finish[job_id])
+        minutes_late = _minutes(end_of_plant_day(job.due_date), finish[job_id])
         result.append(_explain(job, finish[job_id], minutes_late, chain, by_operation, by_center, centers, intervals))
     result.sort(key=lambda late: (-late.minutes_late, late.number))
     return result

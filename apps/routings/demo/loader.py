@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -29,6 +27,7 @@ from apps.machines.models import (
     WorkCenter,
     WorkCenterType,
 )
+from apps.machines.selectors import plant_time_zone
 from apps.routings import services
 from apps.routings.choices import JobStatus
 from apps.routings.models import Customer, Job, Operation, Part, RoutingStep
@@ -49,10 +48,6 @@ class DemoSummary:
     created: Counter[str] = field(default_factory=Counter)
     totals: dict[str, int] = field(default_factory=dict)
     job_statuses: dict[str, int] = field(default_factory=dict)
-
-
-def plant_time_zone() -> ZoneInfo:
-    return ZoneInfo(settings.PLANT_TIME_ZONE)
 
 
 def _ensure(
