@@ -40,6 +40,9 @@ def database_for_threads(tmp_path: Path) -> Iterator[None]:
     connection.ensure_connection()
     target = sqlite3.connect(copy)
     connection.connection.backup(target)
+    # Switch to WAL now: the settings' init_command does it per connection, and two threads doing it at
+    # once race for an exclusive lock that the busy timeout does not cover ("database is locked").
+    target.execute("PRAGMA journal_mode=WAL")
     target.close()
     with mock.patch.dict(connections.settings["default"], {"NAME": str(copy)}):
         yield
