@@ -20,6 +20,7 @@ total-setup objective); NoOverlap stays as a redundant, strongly propagating con
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
@@ -294,21 +295,25 @@ class ShopModel:
             empty = model.new_bool_var(f"m{machine}empty")
             self.empty_machines[machine] = empty
             arcs.append((0, 0, empty))
+        frozen = sorted(node.earliest for node in nodes if checked.operations[node.operation].fixed is not None)
         for number, node in enumerate(nodes, start=1):
             if not isinstance(node.present, int):
                 arcs.append((number, number, ~node.present))
-            opening = model.new_bool_var(f"m{machine}first{node.operation}")
-            minutes = changeover(checked, machine, None, node.operation)
-            if minutes:
-                model.add(interval_start(node.interval) >= first + minutes).only_enforce_if(opening)
-            arcs.append((0, number, opening))
-            self.arcs.append(_Arc(machine, -1, node.operation, opening, minutes))
-            closing = model.new_bool_var(f"m{machine}last{node.operation}")
-            arcs.append((number, 0, closing))
-            self.arcs.append(_Arc(machine, node.operation, -1, closing, 0))
+            # A frozen operation that surely runs before (after) this one keeps it from being first (last).
+            if not frozen or frozen[0] >= node.earliest:
+                opening = model.new_bool_var(f"m{machine}first{node.operation}")
+                minutes = changeover(checked, machine, None, node.operation)
+                if minutes:
+                    model.add(interval_start(node.interval) >= first + minutes).only_enforce_if(opening)
+                arcs.append((0, number, opening))
+                self.arcs.append(_Arc(machine, -1, node.operation, opening, minutes))
+            if not frozen or frozen[-1] <= node.latest:
+                closing = model.new_bool_var(f"m{machine}last{node.operation}")
+                arcs.append((number, 0, closing))
+                self.arcs.append(_Arc(machine, node.operation, -1, closing, 0))
         for tail_number, tail in enumerate(nodes, start=1):
             for head_number, head in enumerate(nodes, start=1):
-                if tail_number == head_number or self._cannot_follow(tail, head):
+                if tail_number == head_number or self._cannot_follow(tail, head, frozen):
                     continue
                 minutes = changeover(checked, machine, tail.operation, head.operation)
                 literal = model.new_bool_var(f"m{machine}a{tail.operation}_{head.operation}")
@@ -319,11 +324,20 @@ class ShopModel:
                 self.arcs.append(_Arc(machine, tail.operation, head.operation, literal, minutes))
         model.add_circuit(arcs)
 
-    def _cannot_follow(self, tail: _Node, head: _Node) -> bool:
-        """True when `head` can never run right after `tail` on the machine, so the arc is not needed."""
+    def _cannot_follow(self, tail: _Node, head: _Node, frozen: list[int]) -> bool:
+        """True when `head` can never run right after `tail` on the machine, so the arc is not needed.
+
+        `frozen` holds the sorted starts of the machine's frozen operations: one that surely starts
+        after `tail` (it starts after tail's latest start, and nothing overlaps on a machine) and
+        before `head` comes between them. With most of a machine frozen, as in the neighbourhood
+        search's sub-problems, this leaves a few arcs per operation instead of one per pair.
+        """
         if head.operation in self.checked.operations[tail.operation].predecessors:
             return True
-        return head.latest < tail.shortest_end
+        if head.latest < tail.shortest_end:
+            return True
+        between = bisect_right(frozen, tail.latest)
+        return between < len(frozen) and frozen[between] < head.earliest
 
     # Objectives --------------------------------------------------------------------------------
 
@@ -406,6 +420,10 @@ class ShopModel:
         for job, late in self.tardiness:
             put(late, max(0, completion[job] - (checked.jobs[job].due or 0)))
         self._hint_sequences(placed, values)
+        for index, variable in enumerate(self.model.proto.variables):
+            # Constants CP-SAT made on the side (a literal `1`, say) have the only value they can have.
+            if index not in values and len(variable.domain) == 2 and variable.domain[0] == variable.domain[1]:
+                values[index] = variable.domain[0]
         self.model.clear_hints()
         hint = self.model.proto.solution_hint
         hint.vars.extend(list(values))

@@ -103,9 +103,22 @@ def remaining_work(checked: CheckedProblem) -> list[int]:
     return remaining
 
 
-def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
-    """A complete schedule by list scheduling with `rule`, or None if it overruns the horizon."""
+def build_schedule(checked: CheckedProblem, rule: Rule, dues: Sequence[int | None] | None = None) -> Schedule | None:
+    """A complete schedule by list scheduling with `rule`, or None if it overruns the horizon.
+
+    `dues` (one per job) replaces the jobs' due dates in the rule's priority only: the due-date
+    tuning in `tuning` steers the due-date rules with it.
+    """
+    placed = place_operations(checked, rule, dues)
+    return None if placed is None else schedule_from_placements(checked, placed)
+
+
+def place_operations(
+    checked: CheckedProblem, rule: Rule, dues: Sequence[int | None] | None = None
+) -> dict[int, tuple[int, int, int]] | None:
+    """`build_schedule`'s placements: operation -> (machine, start, end)."""
     operations = checked.operations
+    job_dues = [job.due for job in checked.jobs] if dues is None else dues
     calendars = [machine.calendar for machine in checked.machines]
     timelines = [_Timeline([], [], []) for _ in checked.machines]
     versions = [0] * len(checked.machines)
@@ -121,10 +134,12 @@ def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
             ready_at[successor] = max(ready_at[successor], end)
 
     for operation in operations:
-        if operation.fixed is not None and operation.fixed[2] > operation.fixed[1]:
+        if operation.fixed is not None:
             machine, start, end = operation.fixed
-            calendar = calendars[machine]
-            _insert(timelines[machine], calendar.position(start), calendar.position(end), operation.category)
+            low, high = calendars[machine].position(start), calendars[machine].position(end)
+            # A frozen operation that takes no working time (it lies in a break) occupies nothing.
+            if high > low:
+                _insert(timelines[machine], low, high, operation.category)
     for operation in operations:
         if operation.fixed is not None:
             finish(operation.index, *operation.fixed)
@@ -174,7 +189,7 @@ def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
                     duration=option.duration,
                     remaining_work=remaining[index],
                     arrival=ready_at[index],
-                    due=job.due,
+                    due=job_dues[operation.job],
                     now=placement.start,
                 )
                 candidates.append(((score, -job.weight, ready_at[index], index), index, placement))
@@ -191,7 +206,7 @@ def build_schedule(checked: CheckedProblem, rule: Rule) -> Schedule | None:
                 ready.add(successor)
     if len(placed) < len(operations):
         return None  # a frozen operation's predecessor chain could not be placed
-    return schedule_from_placements(checked, placed)
+    return placed
 
 
 def schedule_from_placements(checked: CheckedProblem, placed: dict[int, tuple[int, int, int]]) -> Schedule:
@@ -237,6 +252,7 @@ def changeover(checked: CheckedProblem, machine: int, before: int | None, after:
 
 
 def _insert(timeline: _Timeline, start: int, end: int, category: str | None) -> None:
+    """Keep `starts` and `ends` both sorted: the busy intervals never overlap and take working time."""
     at = bisect_left(timeline.starts, start)
     timeline.starts.insert(at, start)
     timeline.ends.insert(at, end)

@@ -33,10 +33,16 @@ from .model import (
     SolveStatus,
     StageOutcome,
 )
+from .parts import LARGE_CIRCUITS, PartsSearch, circuit_arcs, first_objective_bound
 from .search import ProgressCallback, search_stage
+from .tuning import tune_due_dates
 from .validate import objective_values, validate_schedule
 
 logger = logging.getLogger(__name__)
+
+# Share of the time limit the due-date tuning may take before CP-SAT starts (only while tardiness leads).
+TUNING_SHARE = 0.2
+DUE_DATE_RULES = (Rule.EDD, Rule.SLACK, Rule.CR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,11 @@ def solve(
     rules = rule_schedules(problem, checked, settings)
     hint = rules.schedules[rules.best] if rules.best is not None else None
     hint_values = rules.values[rules.best] if rules.best is not None else None
+    tuned = _tune(problem, checked, rules, settings, started + settings.time_limit_s * TUNING_SHARE)
+    if tuned is not None and hint_values is not None and _rank(tuned[1], settings) < _rank(hint_values, settings):
+        hint, hint_values = tuned
+    if hint is not None and circuit_arcs(checked) > LARGE_CIRCUITS:
+        return _solve_in_parts(problem, checked, rules, hint, settings, deadline, progress, started)
 
     stages = _stages(checked, settings)
     # Leading stages the best rule already brings to zero are optimal: hold them there without solving.
@@ -170,6 +181,59 @@ def solve(
         return _result(problem, rules, hint, outcomes, solved, rule_status, started, rule=True)
     messages = () if rules.best is not None else ("no dispatch rule fits every operation within the horizon",)
     return _result(problem, rules, None, outcomes, solved, SolveStatus.UNKNOWN, started, messages)
+
+
+def _tune(
+    problem: Problem, checked: CheckedProblem, rules: RuleSchedules, settings: SolverSettings, deadline: float
+) -> tuple[Schedule, Mapping[Objective, int]] | None:
+    """The best due-date rule's schedule after due-date tuning, when tardiness is what matters most."""
+    if settings.weights is not None:
+        leading = settings.weights
+    else:
+        leading = {settings.objectives[0]: 1} if settings.objectives else {}
+    if not leading.get(Objective.WEIGHTED_TARDINESS):
+        return None
+    dated = [rule for rule in DUE_DATE_RULES if rule in rules.values]
+    if not dated:
+        return None
+    rule = min(dated, key=lambda rule: rules.values[rule][Objective.WEIGHTED_TARDINESS])
+    if not rules.values[rule][Objective.WEIGHTED_TARDINESS]:
+        return None
+    tuned = tune_due_dates(checked, rule, _placements(checked, rules.schedules[rule]), deadline, settings.seed)
+    if not tuned.builds:
+        return None
+    schedule = schedule_from_placements(checked, tuned.placements)
+    if validate_schedule(problem, schedule):
+        return None  # the same builder as the rules: never expected, and then the rules' schedules stand
+    return schedule, objective_values(problem, schedule)
+
+
+def _solve_in_parts(
+    problem: Problem,
+    checked: CheckedProblem,
+    rules: RuleSchedules,
+    hint: Schedule,
+    settings: SolverSettings,
+    deadline: float,
+    progress: ProgressCallback | None,
+    started: float,
+) -> SolveResult:
+    """Shop scale: the sub-problem search (`parts`) from the hint, without the full model."""
+    bound = first_objective_bound(checked, settings)
+    search = PartsSearch(problem, checked, settings)
+    outcome = search.run(hint, deadline, progress, started, bound)
+    values = outcome.values
+    first = search.stages()[0] if search.stages() else {}
+    value = sum(weight * values[objective] for objective, weight in first.items())
+    status = SolveStatus.OPTIMAL if first and value <= bound and len(search.stages()) == 1 else SolveStatus.FEASIBLE
+    name = "weighted" if settings.weights is not None else str(next(iter(first), "none"))
+    stage = StageOutcome(name, value, min(bound, value), status, time.monotonic() - started, outcome.stopped)
+    violations = validate_schedule(problem, outcome.schedule)
+    if violations:
+        logger.error("sub-problem schedule rejected by the validator: %s", "; ".join(map(str, violations[:5])))
+        messages = tuple(f"solver schedule rejected: {violation}" for violation in violations[:10])
+        return _result(problem, rules, hint, [stage], [stage], SolveStatus.FEASIBLE, started, messages, rule=True)
+    return _result(problem, rules, outcome.schedule, [stage], [stage], status, started)
 
 
 def _placements(checked: CheckedProblem, schedule: Schedule) -> dict[int, tuple[int, int, int]]:

@@ -1,0 +1,176 @@
+"""The shop-scale path: due-date tuning, sub-problem search, frozen-aware circuits, and two regressions."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.scheduling.solver import (
+    Fixed,
+    Job,
+    Objective,
+    Problem,
+    Rule,
+    SetupMatrix,
+    SolverSettings,
+    SolveStatus,
+    planning,
+    solve,
+    validate_schedule,
+)
+from apps.scheduling.solver import parts as parts_module
+from apps.scheduling.solver.check import check_problem
+from apps.scheduling.solver.cpsat import ShopModel
+from apps.scheduling.solver.dispatch import build_schedule, place_operations
+from apps.scheduling.solver.parts import circuit_arcs, tardiness_lower_bound
+from apps.scheduling.solver.tuning import tune_due_dates
+
+from .shop import machine, op
+
+SETUPS = {"laser": SetupMatrix(default=5)}
+TARDINESS = SolverSettings(time_limit_s=3.0, workers=1, objectives=(Objective.WEIGHTED_TARDINESS,))
+
+
+def slots(schedule: object) -> dict[str, tuple[str, int, int]]:
+    return {row.job: (row.machine, row.start, row.end) for row in schedule.operations}  # type: ignore[attr-defined]
+
+
+def edd_trap() -> Problem:
+    """EDD runs the long job first and makes the heavy short one late: 10 x 1 minute; the other order costs 2."""
+    return Problem(
+        machines=(machine("L1"),),
+        jobs=(
+            Job("long", (op("10", ("L1", 10)),), due=10, weight=1),
+            Job("short", (op("10", ("L1", 2)),), due=11, weight=10),
+        ),
+        horizon=1_000,
+    )
+
+
+def test_due_date_tuning_pulls_the_late_job_forward() -> None:
+    checked = check_problem(edd_trap())
+    start = place_operations(checked, Rule.EDD)
+    assert start is not None
+    tuned = tune_due_dates(checked, Rule.EDD, start, deadline=float("inf"))
+    assert tuned.weighted_tardiness == 2
+    assert sorted(tuned.placements.values()) == [(0, 0, 2), (0, 2, 12)]
+
+
+def test_planning_starts_from_the_tuned_schedule_when_it_beats_every_rule() -> None:
+    result = solve(edd_trap(), TARDINESS)
+    assert result.values[Objective.WEIGHTED_TARDINESS] == 2
+    assert result.rule_values[Rule.EDD][Objective.WEIGHTED_TARDINESS] == 10
+    assert slots(result.schedule) == {"short": ("L1", 0, 2), "long": ("L1", 2, 12)}
+
+
+def frozen_between() -> Problem:
+    """Two frozen laser cuts at 10-20 and 40-50 (material X); P (X, from 15) fits between them, Q (Y) only after."""
+    return Problem(
+        machines=(machine("L1", (0, 1_000), group="laser"),),
+        jobs=(
+            Job("F1", (op("10", ("L1", 10), setup_category="X", fixed=Fixed("L1", 10, 20)),)),
+            Job("F2", (op("10", ("L1", 10), setup_category="X", fixed=Fixed("L1", 40, 50)),)),
+            Job("P", (op("10", ("L1", 10), setup_category="X"),), release=15, due=30, weight=1),
+            Job("Q", (op("10", ("L1", 15), setup_category="Y"),), due=100, weight=1),
+        ),
+        horizon=1_000,
+        setup_matrices=SETUPS,
+    )
+
+
+def test_circuit_with_frozen_operations_keeps_the_arcs_that_can_be_used() -> None:
+    result = solve(frozen_between(), SolverSettings(time_limit_s=5.0, workers=1))
+    assert result.status is SolveStatus.OPTIMAL
+    assert slots(result.schedule) == {
+        "F1": ("L1", 10, 20),
+        "F2": ("L1", 40, 50),
+        "P": ("L1", 20, 30),
+        "Q": ("L1", 55, 70),
+    }
+    assert result.values == {Objective.WEIGHTED_TARDINESS: 0, Objective.MAKESPAN: 70, Objective.TOTAL_SETUP: 5}
+
+
+def test_frozen_operations_prune_arcs_that_cannot_be_adjacent() -> None:
+    shop = ShopModel(check_problem(frozen_between()), 1_000)
+    names = {(arc.tail, arc.head) for arc in shop.arcs}
+    # Operations: F1=0, F2=1, P=2, Q=3; -1 is the machine's start or end.
+    assert (-1, 1) not in names  # F1 surely runs before F2: F2 is never first
+    assert (-1, 2) not in names  # nor is P, which cannot start before minute 15
+    assert (0, -1) not in names  # F2 surely runs after F1: F1 is never last
+    assert (1, 0) not in names  # and never before it
+    assert {(-1, 0), (-1, 3), (0, 1), (0, 2), (0, 3), (1, 2), (2, 1), (1, -1), (2, -1), (3, -1)} <= names
+
+
+def test_hint_is_complete_with_frozen_operations_on_a_machine_with_setups() -> None:
+    problem = frozen_between()
+    checked = check_problem(problem)
+    shop = ShopModel(checked, problem.horizon)
+    schedule = build_schedule(checked, Rule.EDD)
+    assert schedule is not None
+    vector = shop.hint(schedule)
+    assert vector is not None
+    assert len(vector) == len(shop.model.proto.variables)
+
+
+def test_list_scheduling_skips_a_frozen_operation_that_lies_in_a_break() -> None:
+    """A frozen operation wholly in non-working time used to unsort the machine's timeline and cause overlaps."""
+    problem = Problem(
+        machines=(machine("M1", (0, 100), (200, 300)),),
+        jobs=(
+            Job("in-break", (op("10", ("M1", 0), fixed=Fixed("M1", 100, 200)),)),
+            Job("frozen", (op("10", ("M1", 50), fixed=Fixed("M1", 200, 250)),)),
+            Job("late-material", (op("10", ("M1", 50), release=200),)),
+        ),
+        horizon=300,
+    )
+    schedule = build_schedule(check_problem(problem), Rule.FIFO)
+    assert schedule is not None
+    assert slots(schedule)["late-material"] == ("M1", 250, 300)
+    assert validate_schedule(problem, schedule) == []
+
+
+def laser_shop(jobs: int) -> Problem:
+    """One laser group of two machines, materials that cost a changeover, staggered due dates."""
+    return Problem(
+        machines=(machine("L1", group="laser"), machine("L2", group="laser")),
+        jobs=tuple(
+            Job(
+                f"J{number:02}",
+                (
+                    op(
+                        "10",
+                        ("L1", 20 + 7 * (number % 5)),
+                        ("L2", 25 + 7 * (number % 5)),
+                        setup_category="steel" if number % 3 else "alu",
+                    ),
+                ),
+                due=40 + 30 * (number // 2),
+                weight=1 + number % 4,
+            )
+            for number in range(jobs)
+        ),
+        horizon=10_000,
+        setup_matrices=SETUPS,
+    )
+
+
+def test_a_shop_with_too_many_changeover_arcs_is_planned_by_sub_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    problem = laser_shop(12)
+    checked = check_problem(problem)
+    assert circuit_arcs(checked) == 2 * 12 * 12
+    monkeypatch.setattr(planning, "LARGE_CIRCUITS", 100)
+    runs = []
+    original = parts_module.PartsSearch.run
+
+    def counted(self: parts_module.PartsSearch, *args: object, **kwargs: object) -> object:
+        runs.append(self)
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parts_module.PartsSearch, "run", counted)
+    result = solve(problem, SolverSettings(time_limit_s=4.0, workers=1))
+    assert len(runs) == 1 and runs[0].steps > 0
+    assert result.schedule is not None
+    assert validate_schedule(problem, result.schedule) == []
+    best_rule = min(values[Objective.WEIGHTED_TARDINESS] for values in result.rule_values.values())
+    assert result.values[Objective.WEIGHTED_TARDINESS] <= best_rule
+    # The bound of the sub-problem path is the capacity-free one: no job is late on its own.
+    assert result.best_bound == tardiness_lower_bound(checked) == 0
