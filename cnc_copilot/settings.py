@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.inventory",
     "apps.routings",
     "apps.scheduling",
+    "apps.telemetry",
 ]
 
 MIDDLEWARE = [
