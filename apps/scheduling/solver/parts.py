@@ -41,7 +41,7 @@ ProgressCallback = Callable[[SolveProgress], bool | None]
 
 # Arcs a full model may have before planning switches to sub-problems (the demo shop has ~140,000).
 LARGE_CIRCUITS = 40_000
-_KINDS = ("late", "late-window", "window", "machines")
+_KINDS = ("late-jobs", "late-operations", "late-window", "window", "machines")
 STEP_SECONDS = 2.0
 
 
@@ -131,9 +131,9 @@ class PartsSearch:
         for number, stage in enumerate(order):
             remaining = deadline - time.monotonic()
             # Earlier objectives get most of the time; whatever they leave unused passes on.
-            stage_deadline = time.monotonic() + remaining * (1.0, 0.7, 0.6)[min(len(order) - number - 1, 2)]
+            stage_deadline = time.monotonic() + remaining * (1.0, 0.7, 0.8)[min(len(order) - number - 1, 2)]
             while time.monotonic() < stage_deadline - 0.1 and not stopped:
-                kind = self.random.choice(_KINDS)
+                kind = self._choose_kind()
                 self.tally[kind][0] += 1
                 found = self._step(kind, placements, values, order[:number], stage, stage_deadline)
                 if found is None:
@@ -155,6 +155,11 @@ class PartsSearch:
         logger.info("sub-problem search: %s steps, %s improving; by kind %s", self.steps, self.improvements, self.tally)
         schedule = schedule_from_placements(self.checked, placements)
         return PartsOutcome(schedule, values, self.steps, self.improvements, stopped)
+
+    def _choose_kind(self) -> str:
+        """A kind of neighbourhood, drawn more often the more often it improved the schedule so far."""
+        weights = [(improving + 1) / (steps + 2) for steps, improving in (self.tally[kind] for kind in _KINDS)]
+        return self.random.choices(_KINDS, weights=weights)[0]
 
     # One step ----------------------------------------------------------------------------------
 
@@ -196,6 +201,15 @@ class PartsSearch:
         self.steps += 1
         status = solver.solve(shop.model)
         closed = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+        logger.debug(
+            "%s: %s operations, %s, %.2f s, objective %s from %s",
+            kind,
+            len(relaxed),
+            solver.status_name(status),
+            solver.wall_time,
+            solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
+            sum(weight * part_values[o] for o, weight in stage.items()),
+        )
         self.size[kind] = min(len(self.movable), max(10, round(self.size[kind] * (1.15 if closed else 0.8))))
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
@@ -226,8 +240,10 @@ class PartsSearch:
 
     def _neighbourhood(self, kind: str, placements: Placements, values: Mapping[Objective, int]) -> set[int]:
         size = self.size[kind]
-        if kind == "late" and values[Objective.WEIGHTED_TARDINESS]:
+        if kind == "late-jobs" and values[Objective.WEIGHTED_TARDINESS]:
             return self._around_late_jobs(placements, size)
+        if kind == "late-operations" and values[Objective.WEIGHTED_TARDINESS]:
+            return self._ahead_of_late_operations(placements, size)
         if kind == "late-window" and values[Objective.WEIGHTED_TARDINESS]:
             return self._before_a_due_date(placements, size)
         if kind == "machines":
@@ -262,6 +278,26 @@ class PartsSearch:
             if len(relaxed) >= size:
                 break
             relaxed.add(index)
+        return relaxed
+
+    def _ahead_of_late_operations(self, placements: Placements, size: int) -> set[int]:
+        """A late job's operations, and the operations that ran ahead of them on their machines, nearest first."""
+        chosen = self._late_job(placements)
+        if chosen is None:
+            return self._window(placements, size)
+        checked = self.checked
+        relaxed = {index for index in checked.jobs[chosen].operations if checked.operations[index].fixed is None}
+        ahead: list[tuple[int, int]] = []
+        for index in relaxed:
+            machine, start, _ = placements[index]
+            since = checked.operations[index].earliest
+            ahead.extend(
+                (start - placements[other][1], other)
+                for other in self.movable
+                if other not in relaxed and placements[other][0] == machine and since <= placements[other][1] < start
+            )
+        ahead.sort()
+        relaxed.update(other for _, other in ahead[: max(0, size - len(relaxed))])
         return relaxed
 
     def _late_job(self, placements: Placements) -> int | None:
