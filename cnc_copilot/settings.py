@@ -177,10 +177,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "prune-operator-log": {"task": "core.prune_operator_log", "schedule": 24 * 3600, "kwargs": {"keep_days": 90}},
+    "machine-states": {"task": "machines.refresh_machine_states", "schedule": 30},
+    "telemetry-partitions": {"task": "telemetry.maintain_sample_partitions", "schedule": 3600},
+    "telemetry-rollups": {"task": "telemetry.roll_up_hours", "schedule": 600, "kwargs": {"hours": 2}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 MQTT_URL = env.str("MQTT_URL", default="")
+# Raw telemetry samples are kept this many days (hourly roll-ups stay); see docs/telemetry-storage.md.
+SAMPLE_RETENTION_DAYS = env.int("SAMPLE_RETENTION_DAYS", default=30)
+# A machine silent this long counts as offline (docs/machine-state.md).
+MACHINE_OFFLINE_AFTER_SECONDS = env.int("MACHINE_OFFLINE_AFTER_SECONDS", default=120)
 
 # --- Authentication, accounts, 2FA, SSO -----------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -379,6 +386,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "django_guid": {"level": "WARNING"},
+        "asyncua": {"level": "WARNING"},  # at INFO it logs every request
         "cnc": {"level": LOG_LEVEL, "propagate": True},
         "operator": {"handlers": ["operator"], "level": "WARNING", "propagate": True},
     },

@@ -26,7 +26,7 @@ SIGN_IN_PAGES = "allauth sign-in pages (public; account pages need a session)"
 UNDECLARED = "UNDECLARED"
 
 # Apps whose every permission is listed in the document (third-party ones only through roles.py).
-MATRIX_APPS = ("core", "accounts", "machines", "inventory", "routings", "scheduling")
+MATRIX_APPS = ("core", "accounts", "machines", "telemetry", "inventory", "routings", "scheduling")
 
 SAMPLE_VALUES = {
     "int": "999999",

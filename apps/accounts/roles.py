@@ -52,24 +52,36 @@ _OPERATOR: frozenset[str] = frozenset(
         "shift",
         "shiftbreak",
         "calendarexception",
+        "downtimereason",
+        "machinestateinterval",
+        "alarm",
+        "livestate",
     )
+    | {"machines.assign_downtime_reason", "machines.acknowledge_alarm"}
     | _model_perms("inventory", "view", "material")
     | _model_perms("routings", "view", "customer", "part", "partfile", "routingstep", "job", "operation")
     | _model_perms("scheduling", "view", "schedule", "scheduleslot", "changeovertime")
 )
 
+# Raw telemetry (samples, roll-ups, gaps, rejected messages): for the people who chase a machine's data.
+_TELEMETRY_VIEW = _model_perms("telemetry", "view", "sample", "sampleblock", "hourlyrollup", "streamgap", "deadletter")
+
 # Supervisors also edit the schedule, create jobs, view reports, trigger the advisor, and read
 # the log panel and the background jobs.
-_SUPERVISOR = _OPERATOR | {
-    "core.view_job",
-    "core.view_operatorlogrecord",
-    "routings.add_job",
-    "routings.change_job",
-    "routings.change_operation",
-    "routings.hold_job",
-    "routings.split_job",
-    "scheduling.change_scheduleslot",
-}
+_SUPERVISOR = (
+    _OPERATOR
+    | _TELEMETRY_VIEW
+    | {
+        "core.view_job",
+        "core.view_operatorlogrecord",
+        "routings.add_job",
+        "routings.change_job",
+        "routings.change_operation",
+        "routings.hold_job",
+        "routings.split_job",
+        "scheduling.change_scheduleslot",
+    }
+)
 
 # Planners work the schedule like supervisors, and bring in and release the week's jobs.
 _PLANNER = _SUPERVISOR | {
@@ -81,7 +93,13 @@ _PLANNER = _SUPERVISOR | {
 
 # Quality and maintenance staff see what operators see plus their own areas and the log panel.
 _QUALITY = _OPERATOR | {"core.view_operatorlogrecord"}
-_MAINTENANCE = _OPERATOR | {"core.view_operatorlogrecord"} | _model_perms("machines", "add change", "calendarexception")
+# Maintenance also reads raw telemetry and may write to a machine over OPC UA (the one audited write path).
+_MAINTENANCE = (
+    _OPERATOR
+    | _TELEMETRY_VIEW
+    | {"core.view_operatorlogrecord", "telemetry.write_opcua"}
+    | _model_perms("machines", "add change", "calendarexception")
+)
 
 # Production managers also approve schedules, release jobs, configure machines, export reports,
 # approve advisor proposals, cancel background work and see who has which account.
@@ -104,6 +122,8 @@ _PRODUCTION_MANAGER = (
     )
     | _model_perms("inventory", "add change", "material")
     | _model_perms("routings", "add change", "customer", "part", "partfile", "routingstep")
+    | _model_perms("machines", "add change", "downtimereason", "displaytoken")
+    | {"machines.view_displaytoken", "machines.change_machinestateinterval", "telemetry.delete_deadletter"}
     | {
         "routings.delete_partfile",
         "routings.delete_routingstep",

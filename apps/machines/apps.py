@@ -10,4 +10,7 @@ class MachinesConfig(AppConfig):
     def ready(self) -> None:
         from apps.core.context_processors import NavItem, register_navigation
 
-        register_navigation(NavItem(_("Work centers"), "machines:workcenter-list", "machines.view_workcenter", 300))
+        register_navigation(
+            NavItem(_("Plant status"), "machines:plant-status", "machines.view_workcenter", 250),
+            NavItem(_("Work centers"), "machines:workcenter-list", "machines.view_workcenter", 300),
+        )

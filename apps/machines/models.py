@@ -224,3 +224,188 @@ class CalendarException(TimeStampedModel):
         where = self.work_center.code if self.work_center else _("plant")
         when = f"{self.start_date}–{self.end_date}" if self.start_date else f"{self.starts_at}–{self.ends_at}"
         return f"{self.name} ({where}, {when})"
+
+
+# --- Machine state, downtime and alarms (from telemetry) ------------------------------------
+
+STATE_CHOICES = [
+    ("running", _("running")),
+    ("idle", _("idle")),
+    ("setup", _("setup")),
+    ("planned_down", _("planned downtime")),
+    ("unplanned_down", _("unplanned downtime")),
+    ("alarm", _("alarm")),
+    ("offline", _("offline")),
+]
+ALARM_LEVEL_CHOICES = [("fault", _("fault")), ("warning", _("warning"))]
+
+
+class DowntimeReason(TimeStampedModel):
+    """Why a machine stood still, as the shop says it: "waiting for material", "breakdown".
+
+    A tree, so reports can roll "waiting for crane" up into "waiting"; planned reasons (breaks,
+    planned maintenance) do not count against availability."""
+
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_planned = models.BooleanField(_("planned"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    sequence = models.PositiveSmallIntegerField(_("sequence"), default=0)
+
+    class Meta:
+        ordering = ("sequence", "name")
+        verbose_name = _("downtime reason")
+        verbose_name_plural = _("downtime reasons")
+
+    def __str__(self) -> str:
+        return f"{self.parent.name} › {self.name}" if self.parent_id and self.parent else self.name
+
+
+class MachineStateInterval(models.Model):
+    """One stretch of one state of a machine; the current one has no end yet.
+
+    Unplanned downtime waits for someone to say why (`reason`)."""
+
+    work_center = models.ForeignKey(
+        WorkCenter, verbose_name=_("work center"), on_delete=models.CASCADE, related_name="state_intervals"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=STATE_CHOICES)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    reason = models.ForeignKey(
+        DowntimeReason,
+        verbose_name=_("downtime reason"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="intervals",
+    )
+    reason_set_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("reason given by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason_set_at = models.DateTimeField(_("reason given at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("work_center", "-started_at")
+        verbose_name = _("machine state interval")
+        verbose_name_plural = _("machine state intervals")
+        permissions = [("assign_downtime_reason", _("Can say why a machine was down"))]
+        indexes = [models.Index(fields=("work_center", "started_at"), name="machines_interval_wc_start")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("work_center",), condition=models.Q(ended_at__isnull=True), name="machines_one_open_interval"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+                name="machines_interval_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.work_center_id} {self.state} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Alarm(models.Model):
+    """An alarm a machine raised (a fault or a warning with its code), until the machine clears it.
+
+    Acknowledging says someone is on it; it does not clear the alarm."""
+
+    work_center = models.ForeignKey(
+        WorkCenter, verbose_name=_("work center"), on_delete=models.CASCADE, related_name="alarms"
+    )
+    source = models.CharField(_("source"), max_length=100, help_text=_('The condition name, or "alarm".'))
+    code = models.CharField(_("code"), max_length=100)
+    level = models.CharField(_("level"), max_length=10, choices=ALARM_LEVEL_CHOICES)
+    message = models.CharField(_("message"), max_length=255, blank=True)
+    raised_at = models.DateTimeField(_("raised at"))
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("acknowledged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("-raised_at",)
+        verbose_name = _("alarm")
+        verbose_name_plural = _("alarms")
+        permissions = [("acknowledge_alarm", _("Can acknowledge machine alarms"))]
+        indexes = [models.Index(fields=("work_center", "raised_at"), name="machines_alarm_wc_raised")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("work_center", "source", "code"),
+                condition=models.Q(cleared_at__isnull=True),
+                name="machines_one_active_alarm_per_code",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.code} ({self.source})"
+
+
+class LiveState(models.Model):
+    """The current state of one machine, kept beside the intervals so a page or a snapshot reads
+    one row per machine. `signals` holds what the state rules need to run again (silence, shift
+    ends); `version` counts every change, so a live client can tell it missed one."""
+
+    work_center = models.OneToOneField(
+        WorkCenter, verbose_name=_("work center"), on_delete=models.CASCADE, related_name="live_state"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=STATE_CHOICES, default="offline")
+    since = models.DateTimeField(_("since"))
+    last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
+    program = models.CharField(_("program"), max_length=200, blank=True)
+    part_count = models.IntegerField(_("part count"), null=True, blank=True)
+    signals = models.JSONField(_("signals"), default=dict, blank=True)
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+
+    class Meta:
+        ordering = ("work_center",)
+        verbose_name = _("live machine state")
+        verbose_name_plural = _("live machine states")
+
+    def __str__(self) -> str:
+        return f"{self.work_center_id} {self.state}"
+
+
+class DisplayToken(models.Model):
+    """A secret that lets one shop-floor TV show one department's live board without a login.
+
+    Only its SHA-256 is stored: the token is shown once when it is made."""
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.CASCADE, related_name="display_tokens"
+    )
+    name = models.CharField(_("name"), max_length=100, help_text=_('Where the screen hangs, e.g. "Laser bay TV".'))
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    revoked = models.BooleanField(_("revoked"), default=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("department", "name")
+        verbose_name = _("display token")
+        verbose_name_plural = _("display tokens")
+
+    def __str__(self) -> str:
+        return self.name

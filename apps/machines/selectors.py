@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import calendar
-from .models import CalendarException, Shift, ShiftBreak, ShiftCalendar, WorkCenter
+from .live import machine_payload
+from .machine_state import MachineState
+from .models import CalendarException, MachineStateInterval, Shift, ShiftBreak, ShiftCalendar, WorkCenter
 
 Interval = calendar.Interval
 
@@ -296,3 +300,114 @@ def _local_instant(day: date, hour: int, tz: ZoneInfo) -> datetime:
 
 def _minutes(start: datetime, end: datetime) -> int:
     return int((end.astimezone(UTC) - start.astimezone(UTC)) // timedelta(minutes=1))
+
+
+# --- Live machine state, for pages and snapshots -----------------------------------------------
+
+
+def offline_after() -> timedelta:
+    """How long a machine may stay silent before it counts as offline (MACHINE_OFFLINE_AFTER_SECONDS)."""
+    return timedelta(seconds=int(settings.MACHINE_OFFLINE_AFTER_SECONDS))
+
+
+def live_machines(*, department_id: int | None = None, work_center_id: int | None = None) -> list[dict[str, Any]]:
+    """Every active work center (of one department, or one machine) as the live payload, in plant
+    order, in two queries. A machine silent for longer than the offline silence is shown offline
+    here even before the periodic task has written it (checked on read)."""
+    centers = WorkCenter.objects.filter(is_active=True).select_related("department", "live_state")
+    if department_id is not None:
+        centers = centers.filter(department_id=department_id)
+    if work_center_id is not None:
+        centers = centers.filter(pk=work_center_id)
+    now = timezone.now()
+    silence = offline_after()
+    rows = []
+    for wc in centers.order_by("department__sequence", "department__name", "code"):
+        live = getattr(wc, "live_state", None)
+        state, since = (live.state, live.since) if live else (MachineState.OFFLINE.value, wc.created_at)
+        if live and live.last_seen and now - live.last_seen >= silence and state != MachineState.OFFLINE:
+            state, since = MachineState.OFFLINE.value, live.last_seen + silence
+        payload = machine_payload(
+            work_center_id=wc.pk,
+            code=wc.code,
+            name=wc.name,
+            department_id=wc.department_id,
+            state=state,
+            since=since,
+            last_seen=live.last_seen if live else None,
+            program=live.program if live else "",
+            part_count=live.part_count if live else None,
+            signals=live.signals if live else {},
+            version=live.version if live else 0,
+        )
+        payload["department"] = wc.department.name
+        payload["since_dt"] = since
+        rows.append(payload)
+    return rows
+
+
+@dataclass(frozen=True)
+class TimelineSegment:
+    state: str
+    label: str
+    start: datetime
+    end: datetime
+    offset_permille: int
+    width_permille: int
+    reason: str
+
+
+# A "shift" longer than this is a calendar that runs around the clock: a timeline of it would
+# squeeze the last hours into a sliver, so the page shows the last eight hours instead.
+LONGEST_SHIFT = timedelta(hours=16)
+
+
+def shift_window(work_center: WorkCenter, now: datetime) -> tuple[datetime, datetime]:
+    """The shift `now` lies in (from its calendar, breaks included), or the last eight hours when
+    the machine is outside any shift, has no calendar, or runs around the clock."""
+    try:
+        inputs = calendar_inputs_for([work_center], now - timedelta(days=1), now + timedelta(days=1))
+    except NoShiftCalendar:
+        inputs = {}
+    found = inputs.get(work_center.pk)
+    if found is not None and found.shifts:
+        whole = [calendar.Shift(s.weekday, s.start, s.end) for s in found.shifts]
+        spans = calendar.working_intervals(
+            whole, [], plant_time_zone(), now - timedelta(days=1), now + timedelta(days=1)
+        )
+        for start, end in spans:
+            if start <= now < end and end - start <= LONGEST_SHIFT:
+                return start, end
+    return now - timedelta(hours=8), now
+
+
+def state_timeline(work_center: WorkCenter, start: datetime, end: datetime, now: datetime) -> list[TimelineSegment]:
+    """The machine's state intervals clipped to [start, end), placed in thousandths of the window
+    for an SVG bar; the open interval runs until `now`. One query."""
+    rows = (
+        MachineStateInterval.objects.filter(work_center=work_center, started_at__lt=end)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
+        .select_related("reason")
+        .order_by("started_at")
+    )
+    total = (end - start).total_seconds()
+    segments: list[TimelineSegment] = []
+    for row in rows:
+        seg_start = max(row.started_at, start)
+        seg_end = min(row.ended_at or now, end)
+        if seg_end <= seg_start or total <= 0:
+            continue
+        offset = round((seg_start - start).total_seconds() * 1000 / total)
+        width = max(1, round((seg_end - seg_start).total_seconds() * 1000 / total))
+        segments.append(
+            TimelineSegment(
+                state=row.state,
+                label=row.get_state_display(),
+                start=seg_start,
+                end=seg_end,
+                offset_permille=offset,
+                width_permille=width,
+                reason=row.reason.name if row.reason else "",
+            )
+        )
+    return segments

@@ -106,8 +106,12 @@ class SparkplugResult:
 
 @dataclass(frozen=True, slots=True)
 class _Definition:
+    """A metric as its BIRTH declared it; `plumbing` and `scalar` are worked out once, not per sample."""
+
     name: str
     datatype: int
+    plumbing: bool = False
+    scalar: bool = True
 
 
 @dataclass(slots=True)
@@ -121,7 +125,12 @@ class _Births:
     def of(cls, message: Payload) -> _Births:
         births = cls()
         for metric in message.metrics:
-            definition = _Definition(name=metric.name, datatype=metric.datatype)
+            definition = _Definition(
+                name=metric.name,
+                datatype=metric.datatype,
+                plumbing=_is_plumbing(metric.name),
+                scalar=is_scalar(metric.datatype),
+            )
             births.by_name[metric.name] = definition
             if metric.HasField("alias"):
                 births.by_alias[metric.alias] = definition
@@ -423,19 +432,26 @@ class _Reading:
             )
 
     def metrics(self, births: _Births, device_id: str | None) -> None:
-        """The message's metrics as observations; raises on the first invalid one (the message is rejected)."""
+        """The message's metrics as observations; raises on the first invalid one (the message is rejected).
+
+        This loop runs once per sample, so the lookups it repeats are bound to locals first.
+        """
         machine = device_id if device_id is not None else self.topic.edge_node_id
         stream = self.stream(device_id)
         base = self.key * INDEX_RANGE + 1
-        for position, metric in enumerate(self.message.metrics):
-            definition = births.resolve(metric)
+        message_ms, limit_ms = self.message.timestamp, self.limit_ms
+        by_alias, by_name = births.by_alias, births.by_name
+        append = self.observations.append
+        known: bool | None = None
+        for sequence, metric in enumerate(self.message.metrics, base):
+            definition = by_alias.get(metric.alias) if metric.HasField("alias") else by_name.get(metric.name)
             if definition is None:
                 self.node.needs_rebirth = True
                 self.unresolved += 1
                 continue
-            if _is_plumbing(definition.name):
+            if definition.plumbing:
                 continue
-            if not is_scalar(definition.datatype):
+            if not definition.scalar:
                 self.skipped += 1
                 continue
             if metric.HasField("datatype") and metric.datatype != definition.datatype:
@@ -444,15 +460,15 @@ class _Reading:
                     f"{self.topic}: metric {definition.name!r} was born as datatype {definition.datatype}, "
                     f"now sent as {metric.datatype}",
                 )
-            timestamp_ms = metric.timestamp if metric.HasField("timestamp") else self.message.timestamp
-            if timestamp_ms > self.limit_ms:
+            timestamp_ms = metric.timestamp if metric.HasField("timestamp") else message_ms
+            if timestamp_ms > limit_ms:
                 raise MalformedMessage(
                     "future_timestamp",
                     f"{self.topic}: metric {definition.name!r} at {timestamp_ms} ms is over 5 minutes ahead",
                 )
             value = metric_value(metric, definition.datatype, definition.name)
-            if machine not in self.known:
+            if known is None:
+                known = machine in self.known
+            if not known:
                 raise MalformedMessage("unknown_machine", f"{self.topic}: {machine!r} is not a known machine")
-            self.observations.append(
-                Observation(machine, stream, base + position, from_ms(timestamp_ms), definition.name, value)
-            )
+            append(Observation(machine, stream, sequence, from_ms(timestamp_ms), definition.name, value))

@@ -1,8 +1,11 @@
-"""Serve the whole shop from one command: daphne (HTTP + WebSockets) and a Celery worker with beat.
+"""Serve the whole shop from one command: daphne (HTTP + WebSockets), a Celery worker with beat,
+and the simulated machines with their telemetry ingest.
 
 `make run` calls this. The worker uses whatever broker is configured (a folder under var/ when
-CELERY_BROKER_URL is not set), so nothing else has to be running on a laptop. Ctrl-C or SIGTERM
-stops every process it started.
+CELERY_BROKER_URL is not set), so nothing else has to be running on a laptop. Without MQTT_URL
+the simulator hands its Sparkplug messages straight to the ingest in its own process; with it,
+the simulator publishes to the broker and `run_ingest` consumes them. Ctrl-C or SIGTERM stops
+every process it started.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
+        parser.add_argument(
+            "--no-simulator", action="store_true", help="Do not simulate machines (nor start the MQTT ingest)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         commands = [
@@ -46,6 +52,16 @@ class Command(BaseCommand):
                     *("--pool", "threads", "--concurrency", "2"),
                 ]
             )
+        names = ["web server", "worker"][: len(commands)]
+        if not options["no_simulator"]:
+            manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+            if settings.MQTT_URL:
+                commands.append([*manage, "run_ingest"])
+                names.append("MQTT ingest")
+                commands.append([*manage, "simulate_machines", "--broker", settings.MQTT_URL])
+            else:
+                commands.append([*manage, "simulate_machines", "--in-process"])
+            names.append("machine simulator")
         children = [subprocess.Popen(command) for command in commands]
         stopping = False
 
@@ -69,7 +85,7 @@ class Command(BaseCommand):
                     child.kill()
         failed = [
             name
-            for name, child in zip(("web server", "worker"), children, strict=False)
+            for name, child in zip(names, children, strict=True)
             if child.returncode not in (0, -signal.SIGTERM, None)
         ]
         if failed and not stopping:

@@ -1,0 +1,42 @@
+"""The benchmark's publisher: reused NDATA payloads decode to exactly the samples it counts as published."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from apps.telemetry.management.commands.ingest_benchmark import DataMessages
+from apps.telemetry.sparkplug import DataType, MetricSample, SparkplugSessions, encode_payload, message_key
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+T0_MS = 1_795_435_200_000
+MS = timedelta(milliseconds=1)
+
+
+def test_the_reused_payload_changes_only_its_timestamps_and_seq() -> None:
+    sessions = SparkplugSessions()
+    birth = encode_payload(
+        [
+            MetricSample(name="bdSeq", datatype=DataType.Int64, value=0),
+            MetricSample(name="signal", alias=1, datatype=DataType.Double, value=0.0),
+        ],
+        timestamp=T0,
+        seq=0,
+    )
+    sessions.decode("spBv1.0/g/NBIRTH/M1", birth, received_at=T0, known_machines={"M1"})
+    messages = DataMessages(3)
+    first = sessions.decode("spBv1.0/g/NDATA/M1", messages.encode(1, T0_MS + 10), received_at=T0, known_machines={"M1"})
+    second = sessions.decode(
+        "spBv1.0/g/NDATA/M1", messages.encode(2, T0_MS + 20), received_at=T0, known_machines={"M1"}
+    )
+    assert [(o.timestamp, o.value, o.sequence) for o in first.observations] == [
+        (T0 + 8 * MS, 0.0, message_key(T0_MS + 10, 1) * 8192 + 1),
+        (T0 + 9 * MS, 1.0, message_key(T0_MS + 10, 1) * 8192 + 2),
+        (T0 + 10 * MS, 2.0, message_key(T0_MS + 10, 1) * 8192 + 3),
+    ]
+    assert [(o.timestamp, o.value) for o in second.observations] == [
+        (T0 + 18 * MS, 0.0),
+        (T0 + 19 * MS, 1.0),
+        (T0 + 20 * MS, 2.0),
+    ]
+    assert {o.stream for o in first.observations + second.observations} == {"spb:g/M1/:0"}
+    assert (first.gaps, second.gaps, first.rebirth, second.rebirth) == ([], [], None, None)
