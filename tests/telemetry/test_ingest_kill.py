@@ -21,14 +21,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from apps.telemetry.models import DeadLetter, Sample
 from tests.machines.shop import work_center
+from tests.telemetry.subprocess_db import database_for_subprocesses
 from tests.telemetry.test_ingest import broker_url, forget_session, publish
 
 SAMPLES = int(os.environ.get("INGEST_KILL_SAMPLES", "100000"))
@@ -47,30 +46,14 @@ Counter = Callable[[], tuple[int, int | None, int | None]]
 def shared_database(tmp_path: Path) -> Iterator[tuple[str, Counter]]:
     """The work center WC-KILL, and (DATABASE_URL for the worker process, count/min/max of stored sequences)."""
     work_center("WC-KILL")
-    query = "SELECT count(*), min(sequence), max(sequence) FROM telemetry_sample"
-    if connection.vendor == "sqlite":
-        path = tmp_path / "ingest.sqlite3"
-        connection.ensure_connection()
-        target = sqlite3.connect(path)
-        connection.connection.backup(target)
-        target.close()
+    url, query = database_for_subprocesses(tmp_path)
 
-        def count_file() -> tuple[int, int | None, int | None]:
-            with sqlite3.connect(path, timeout=10) as reader:
-                return reader.execute(query).fetchone()
+    def count() -> tuple[int, int | None, int | None]:
+        ((rows, first, last),) = query("SELECT count(*), min(sequence), max(sequence) FROM telemetry_sample")
+        assert isinstance(rows, int)
+        return rows, first if isinstance(first, int) else None, last if isinstance(last, int) else None
 
-        yield f"sqlite:///{path}", count_file
-        return
-    db = settings.DATABASES["default"]
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    url = f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-    def count_rows() -> tuple[int, int | None, int | None]:
-        with connection.cursor() as cursor:
-            cursor.execute(query)
-            return cursor.fetchone()
-
-    yield url, count_rows
+    yield url, count
 
 
 class WorkerProcess:

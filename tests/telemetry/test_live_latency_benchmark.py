@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from tests.machines.shop import work_center, work_center_type
+from tests.telemetry.subprocess_db import Query, database_for_subprocesses
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0  # the command bounds itself to --seconds + 30
 MACHINES, CLIENTS, SECONDS, RATE = 5, 3, 4, 4
-
-Query = Callable[[str], list[tuple[object, ...]]]
 
 
 @pytest.fixture
@@ -38,29 +34,7 @@ def shared_database(tmp_path: Path) -> Iterator[tuple[str, Query]]:
     kind = work_center_type("bench-type")
     for code in ("BENCH-1", "BENCH-2", "BENCH-3"):
         work_center(code, kind)
-    if connection.vendor == "sqlite":
-        path = tmp_path / "bench.sqlite3"
-        connection.ensure_connection()
-        target = sqlite3.connect(path)
-        connection.connection.backup(target)
-        target.close()
-
-        def query_file(sql: str) -> list[tuple[object, ...]]:
-            with sqlite3.connect(path, timeout=10) as reader:
-                return reader.execute(sql).fetchall()
-
-        yield f"sqlite:///{path}", query_file
-        return
-    db = settings.DATABASES["default"]
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    url = f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-    def query_test_db(sql: str) -> list[tuple[object, ...]]:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return list(cursor.fetchall())
-
-    yield url, query_test_db
+    yield database_for_subprocesses(tmp_path)
 
 
 def run_benchmark(database_url: str) -> subprocess.CompletedProcess[str]:

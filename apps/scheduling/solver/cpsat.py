@@ -28,7 +28,7 @@ from typing import cast
 from ortools.sat.python import cp_model
 
 from .check import CheckedOption, CheckedProblem
-from .dispatch import changeover
+from .dispatch import Placements, changeover, placements_of
 from .model import Objective, Schedule, Straddle
 from .working_time import WorkingTime
 
@@ -381,11 +381,7 @@ class ShopModel:
         Returns the values as a full solution (by variable index), or None if some variable has none.
         """
         checked = self.checked
-        machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
-        operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
-        placed: dict[int, tuple[int, int, int]] = {}
-        for row in schedule.operations:
-            placed[operation_index[(row.job, row.operation)]] = (machine_index[row.machine], row.start, row.end)
+        placed = placements_of(checked, schedule)
         values: dict[int, int] = {}
 
         def put(variable: Expr, value: int) -> None:
@@ -433,11 +429,11 @@ class ShopModel:
             return None
         return [values[index] for index in range(count)]
 
-    def flow_of(self, placements: dict[int, tuple[int, int, int]]) -> int:
+    def flow_of(self, placements: Placements) -> int:
         """The value of `flow` for a schedule given as operation -> (machine, start, end)."""
         return sum(placements[operation.index][2] for operation in self.checked.operations if not operation.successors)
 
-    def _hint_sequences(self, placed: dict[int, tuple[int, int, int]], values: dict[int, int]) -> None:
+    def _hint_sequences(self, placed: Placements, values: dict[int, int]) -> None:
         if not self.arcs:
             return
         sequences: dict[int, list[tuple[int, int]]] = {}

@@ -21,6 +21,8 @@ from .working_time import WorkingTime
 
 RULES: tuple[Rule, ...] = tuple(Rule)
 
+Placements = dict[int, tuple[int, int, int]]  # operation index -> machine index, start, end
+
 
 @dataclass(frozen=True, slots=True)
 class QueueEntry:
@@ -115,7 +117,7 @@ def build_schedule(checked: CheckedProblem, rule: Rule, dues: Sequence[int | Non
 
 def place_operations(
     checked: CheckedProblem, rule: Rule, dues: Sequence[int | None] | None = None
-) -> dict[int, tuple[int, int, int]] | None:
+) -> Placements | None:
     """`build_schedule`'s placements: operation -> (machine, start, end)."""
     operations = checked.operations
     job_dues = [job.due for job in checked.jobs] if dues is None else dues
@@ -209,7 +211,17 @@ def place_operations(
     return placed
 
 
-def schedule_from_placements(checked: CheckedProblem, placed: dict[int, tuple[int, int, int]]) -> Schedule:
+def placements_of(checked: CheckedProblem, schedule: Schedule) -> Placements:
+    """A `Schedule` as operation index -> (machine index, start, end): the inverse of `schedule_from_placements`."""
+    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
+    operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
+    return {
+        operation_index[(row.job, row.operation)]: (machine_index[row.machine], row.start, row.end)
+        for row in schedule.operations
+    }
+
+
+def schedule_from_placements(checked: CheckedProblem, placed: Placements) -> Schedule:
     """A `Schedule` from operation -> (machine, start, end), with each changeover worked out from the order."""
     by_machine: dict[int, list[tuple[int, int]]] = {}
     for index, (machine, start, end) in placed.items():

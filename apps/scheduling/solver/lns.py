@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from .cpsat import Expr, ShopModel, interval_end, interval_start
-
-Placements = dict[int, tuple[int, int, int]]  # operation -> machine, start, end
+from .dispatch import Placements
 
 _KINDS = ("window", "jobs", "machines", "critical")
 FLOW_SHARE = 0.5

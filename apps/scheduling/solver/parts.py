@@ -30,12 +30,11 @@ from ortools.sat.python import cp_model
 
 from .check import CheckedProblem, check_problem
 from .cpsat import ShopModel, total
-from .dispatch import schedule_from_placements
+from .dispatch import Placements, placements_of, schedule_from_placements
 from .errors import InputError
 from .model import Fixed, Objective, Problem, Schedule, SolveProgress, SolverSettings
 from .validate import objective_values
 
-Placements = dict[int, tuple[int, int, int]]  # operation -> machine, start, end
 logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[SolveProgress], bool | None]
 
@@ -114,6 +113,7 @@ class PartsSearch:
         self.steps = 0
         self.improvements = 0
         self.tally = {kind: [0, 0] for kind in _KINDS}  # steps, improving steps: logged after a run
+        self._operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
 
     def run(
         self,
@@ -124,7 +124,7 @@ class PartsSearch:
         bound: int = 0,
     ) -> PartsOutcome:
         started = time.monotonic() if started is None else started
-        placements = _placements(self.checked, start)
+        placements = placements_of(self.checked, start)
         values = objective_values(self.problem, start)
         order = self.stages()
         stopped = False
@@ -222,7 +222,7 @@ class PartsSearch:
     def _sub_problem(self, placements: Placements, relaxed: set[int]) -> Problem:
         """The problem with every operation outside `relaxed` frozen at its current machine and times."""
         checked = self.checked
-        operations = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
+        operations = self._operation_index
         jobs = []
         for job in self.problem.jobs:
             kept = []
@@ -380,15 +380,6 @@ class PartsSearch:
                 solutions=self.improvements,
             )
         )
-
-
-def _placements(checked: CheckedProblem, schedule: Schedule) -> Placements:
-    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
-    operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
-    return {
-        operation_index[(row.job, row.operation)]: (machine_index[row.machine], row.start, row.end)
-        for row in schedule.operations
-    }
 
 
 def first_objective_bound(checked: CheckedProblem, settings: SolverSettings) -> int:

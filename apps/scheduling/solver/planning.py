@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from .check import CheckedProblem, check_problem, latest_starts
 from .cpsat import Expr, ShopModel, total
-from .dispatch import RULES, build_schedule, schedule_from_placements
+from .dispatch import RULES, build_schedule, placements_of, schedule_from_placements
 from .lns import Incumbent
 from .model import (
     Objective,
@@ -134,7 +134,7 @@ def solve(
     if hint is not None:
         vector = shop.hint(hint)
         if vector is not None:
-            placements = _placements(checked, hint)
+            placements = placements_of(checked, hint)
             current = hint, Incumbent(0, placements, vector, shop.flow_of(placements))
 
     solved: list[StageOutcome] = []
@@ -199,7 +199,7 @@ def _tune(
     rule = min(dated, key=lambda rule: rules.values[rule][Objective.WEIGHTED_TARDINESS])
     if not rules.values[rule][Objective.WEIGHTED_TARDINESS]:
         return None
-    tuned = tune_due_dates(checked, rule, _placements(checked, rules.schedules[rule]), deadline, settings.seed)
+    tuned = tune_due_dates(checked, rule, placements_of(checked, rules.schedules[rule]), deadline, settings.seed)
     if not tuned.builds:
         return None
     schedule = schedule_from_placements(checked, tuned.placements)
@@ -234,15 +234,6 @@ def _solve_in_parts(
         messages = tuple(f"solver schedule rejected: {violation}" for violation in violations[:10])
         return _result(problem, rules, hint, [stage], [stage], SolveStatus.FEASIBLE, started, messages, rule=True)
     return _result(problem, rules, outcome.schedule, [stage], [stage], status, started)
-
-
-def _placements(checked: CheckedProblem, schedule: Schedule) -> dict[int, tuple[int, int, int]]:
-    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
-    operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
-    return {
-        operation_index[(row.job, row.operation)]: (machine_index[row.machine], row.start, row.end)
-        for row in schedule.operations
-    }
 
 
 def _stages(checked: CheckedProblem, settings: SolverSettings) -> list[_Stage]:

@@ -17,10 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .check import CheckedProblem
-from .dispatch import place_operations
+from .dispatch import Placements, place_operations
 from .model import Rule
-
-Placements = dict[int, tuple[int, int, int]]
 
 # How far a late job's virtual due date moves per build, as a share of its lateness scaled by weight.
 PULL = (0.3, 0.6, 1.0)
