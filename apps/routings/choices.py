@@ -28,6 +28,11 @@ class OperationStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class OperationPhase(models.TextChoices):
+    SETUP = "setup", _("Setup")
+    RUN = "run", _("Run")
+
+
 class GrainDirection(models.TextChoices):
     NONE = "none", _("No grain")
     ALONG_LENGTH = "length", _("Along the length")

@@ -13,7 +13,7 @@ from apps.core.models import TimeStampedModel
 from apps.inventory.models import Material
 from apps.machines.models import WorkCenter, WorkCenterType
 
-from .choices import GrainDirection, JobStatus, OperationStatus, PartFileKind, Priority
+from .choices import GrainDirection, JobStatus, OperationPhase, OperationStatus, PartFileKind, Priority
 
 
 def minutes_field(verbose_name: str | Any, *, run_rate: bool = False) -> models.DecimalField[Decimal, Decimal]:
@@ -228,6 +228,21 @@ class Operation(TimeStampedModel):
     planned_end = models.DateTimeField(_("planned end"), null=True, blank=True)
     actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
     actual_end = models.DateTimeField(_("actual end"), null=True, blank=True)
+    # What the shop floor reports, kept here so that planning (which sits below the shop floor)
+    # can freeze a running operation on its real machine and re-estimate the work it has left.
+    work_center = models.ForeignKey(
+        WorkCenter,
+        verbose_name=_("runs on"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="operations_run",
+        help_text=_("The machine it was started on."),
+    )
+    phase = models.CharField(_("phase"), max_length=8, choices=OperationPhase.choices, blank=True)
+    paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    quantity_good = models.PositiveIntegerField(_("good"), default=0)
+    quantity_scrap = models.PositiveIntegerField(_("scrap"), default=0)
     history = HistoricalRecords()
 
     class Meta:
@@ -245,3 +260,10 @@ class Operation(TimeStampedModel):
     @property
     def total_minutes(self) -> Decimal:
         return self.setup_minutes + self.run_minutes_per_unit * self.quantity
+
+    @property
+    def remaining_minutes(self) -> Decimal:
+        """Work left by what the floor reported: setup unless it is done, and the run time of the
+        parts not yet good (scrap is made again)."""
+        setup = Decimal(0) if self.phase == OperationPhase.RUN else self.setup_minutes
+        return setup + self.run_minutes_per_unit * max(0, self.quantity - self.quantity_good)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from apps.core.permissions import require_permission
 from apps.machines.models import WorkCenter
 
-from .choices import OPEN_JOB_STATUSES, JobStatus, OperationStatus
+from .choices import OPEN_JOB_STATUSES, JobStatus, OperationPhase, OperationStatus
 from .models import Customer, Job, Operation, Part, PartFile, RoutingStep
 from .precedence import default_predecessors, find_cycle, unknown_predecessors
 from .uploads import check_part_file
@@ -416,38 +416,57 @@ def split_job(*, actor: Any, job_id: int, quantity: int) -> Job:
 def start_operation(*, actor: Any, operation_id: int, at: datetime | None = None) -> Operation:
     """Record that work began on an operation; the job becomes in progress."""
     require_permission(actor, CHANGE_OPERATION)
-    when = at or timezone.now()
+    mark_operation_started(actor=actor, operation_id=operation_id, at=at or timezone.now())
+    return Operation.objects.get(pk=operation_id)
+
+
+def mark_operation_started(
+    *, actor: Any, operation_id: int, at: datetime, work_center: WorkCenter | None = None, phase: str = ""
+) -> None:
+    """Pending → in progress (and the job with it). The caller has checked the actor's right to do
+    it: the office does it with `change_operation`, the shop floor with its own permission."""
     operation = Operation.objects.select_related("job").get(pk=operation_id)
     if operation.job.status not in (JobStatus.RELEASED, JobStatus.IN_PROGRESS):
         raise _refuse(operation.job_id, _("worked on"))
     moved = Operation.objects.filter(pk=operation_id, status=OperationStatus.PENDING).update(
-        status=OperationStatus.IN_PROGRESS, actual_start=when, updated_at=timezone.now()
+        status=OperationStatus.IN_PROGRESS,
+        actual_start=at,
+        work_center=work_center,
+        phase=phase or OperationPhase.RUN,
+        updated_at=timezone.now(),
     )
     if not moved:
         raise ValidationError(
             _("Operation %(op)s is %(status)s and cannot be started.")
-            % {"op": operation, "status": operation.get_status_display().lower()}
+            % {"op": operation, "status": operation.get_status_display().lower()},
+            code="conflict",
         )
     _audit(Operation, [operation_id], actor, "started")
     _move(operation.job_id, (JobStatus.RELEASED,), JobStatus.IN_PROGRESS, actor, "first operation started")
-    return Operation.objects.get(pk=operation_id)
 
 
 @transaction.atomic
 def complete_operation(*, actor: Any, operation_id: int, at: datetime | None = None) -> Operation:
     """Record that an operation finished; the job is complete when all its operations are."""
     require_permission(actor, CHANGE_OPERATION)
-    when = at or timezone.now()
+    mark_operation_complete(actor=actor, operation_id=operation_id, at=at or timezone.now())
+    return Operation.objects.get(pk=operation_id)
+
+
+def mark_operation_complete(*, actor: Any, operation_id: int, at: datetime) -> None:
+    """In progress → complete; the job is complete when all its operations are. The caller has
+    checked the actor's right to do it."""
     operation = Operation.objects.select_related("job").get(pk=operation_id)
     if operation.job.status not in (JobStatus.RELEASED, JobStatus.IN_PROGRESS):
         raise _refuse(operation.job_id, _("worked on"))
     moved = Operation.objects.filter(pk=operation_id, status=OperationStatus.IN_PROGRESS).update(
-        status=OperationStatus.COMPLETE, actual_end=when, updated_at=timezone.now()
+        status=OperationStatus.COMPLETE, actual_end=at, paused_since=None, updated_at=timezone.now()
     )
     if not moved:
         raise ValidationError(
             _("Operation %(op)s is %(status)s; only an operation in progress can be completed.")
-            % {"op": operation, "status": operation.get_status_display().lower()}
+            % {"op": operation, "status": operation.get_status_display().lower()},
+            code="conflict",
         )
     _audit(Operation, [operation_id], actor, "completed")
     open_left = Operation.objects.filter(job_id=operation.job_id).exclude(
@@ -455,7 +474,6 @@ def complete_operation(*, actor: Any, operation_id: int, at: datetime | None = N
     )
     if not open_left.exists():
         _move(operation.job_id, (JobStatus.IN_PROGRESS,), JobStatus.COMPLETE, actor, "all operations complete")
-    return Operation.objects.get(pk=operation_id)
 
 
 @transaction.atomic

@@ -10,10 +10,11 @@ What is planned:
   once resumed. Draft, complete and cancelled jobs have nothing to plan.
 - Their pending and in-progress operations. Completed (and cancelled) ones are left out, and a
   predecessor that is complete no longer constrains anything: actuals win over plans.
-- An operation in progress is frozen where it runs: on its preferred work center (or the eligible
-  one free soonest), from the horizon start to the horizon start plus the work it still has left
-  (its duration less the working minutes that machine has worked since the actual start); two
-  running on one machine are queued one behind the other.
+- An operation in progress is frozen where it runs: on the machine the floor started it on (else
+  its preferred work center, or the eligible one free soonest), from the horizon start to the
+  horizon start plus the work it still has left (by the good count reported, or else its duration
+  less the working minutes that machine has worked since the actual start); two running on one
+  machine are queued one behind the other.
 - An operation may run on every active work center of its type, for ceil(total minutes /
   efficiency) minutes there.
 - Due = the end of the due date in plant time (negative when already overdue, so the lateness
@@ -205,10 +206,12 @@ def _place_running(
 ) -> dict[int, solver.Fixed]:
     """Where each running operation is frozen, and until when.
 
-    The shop floor does not record the machine of a running operation: it is its preferred work
-    center, or else the eligible one free soonest. A machine cannot run two at once, so a second
-    running operation on one machine is queued behind the first (by actual start). The work left
-    is done in the machine's working time: planned at night, a running job ends the next shift.
+    It stays on the machine the shop floor started it on; when that is not known (started from
+    the office), on its preferred work center, or else the eligible one free soonest. A machine
+    cannot run two at once, so a second running operation on one machine is queued behind the
+    first (by actual start). The work left is the run time of the parts not yet reported good
+    once counts come in, and until then the work less the machine's working minutes since the
+    start; it is done in the machine's working time: planned at night, it ends the next shift.
     """
     ordered = sorted(running, key=lambda op: (op.actual_start or origin, op.pk))
     chosen: dict[int, WorkCenter] = {}
@@ -217,8 +220,11 @@ def _place_running(
         eligible = by_type.get(op.work_center_type_id, [])
         if not eligible:
             continue
+        actual = next((wc for wc in eligible if wc.pk == op.work_center_id), None)
         preferred = next((wc for wc in eligible if wc.pk == op.preferred_work_center_id), None)
-        if preferred is not None and busy_until.get(preferred.pk, 0) == 0:
+        if actual is not None:
+            chosen[op.pk] = actual
+        elif preferred is not None and busy_until.get(preferred.pk, 0) == 0:
             chosen[op.pk] = preferred
         else:
             chosen[op.pk] = min(eligible, key=lambda wc: busy_until.get(wc.pk, 0))
@@ -230,7 +236,10 @@ def _place_running(
         if op.pk not in chosen:
             continue
         where = chosen[op.pk]
-        left = max(1, duration_on(op.total_minutes, where.efficiency) - worked.get(op.pk, 0))
+        if op.quantity_good:
+            left = max(1, duration_on(op.remaining_minutes, where.efficiency))
+        else:
+            left = max(1, duration_on(op.total_minutes, where.efficiency) - worked.get(op.pk, 0))
         start = free_at.get(where.pk, 0)
         end = end_after_working(working.get(where.code, ()), start, left)
         free_at[where.pk] = end
