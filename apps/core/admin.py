@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Job, OperatorLogRecord
+from .models import Job, Notification, OperatorLogRecord, PushSubscription
 
 
 @admin.register(Job)
@@ -39,6 +39,33 @@ class OperatorLogRecordAdmin(admin.ModelAdmin[OperatorLogRecord]):
     search_fields = ("message", "request_id")
     date_hierarchy = "logged_at"
     readonly_fields = ("logged_at", "level", "source", "message", "request_id")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin[Notification]):
+    list_display = ("created_at", "user", "kind", "title", "read_at")
+    list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter))
+    search_fields = ("title", "body", "user__username")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("user", "kind", "title", "body", "url", "read_at", "created_at", "updated_at")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin[PushSubscription]):
+    list_display = ("user", "user_agent", "created_at", "last_success_at", "failures")
+    list_filter = ("last_success_at",)
+    search_fields = ("user__username", "user_agent", "endpoint")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    readonly_fields = ("user", "endpoint", "p256dh", "auth", "user_agent", "created_at", "last_success_at", "failures")
 
     def has_add_permission(self, request: object) -> bool:
         return False

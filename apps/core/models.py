@@ -86,3 +86,57 @@ class OperatorLogRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.logged_at:%Y-%m-%d %H:%M} {self.level} {self.message[:60]}"
+
+
+class Notification(TimeStampedModel):
+    """A message for one person: "New issue on Laser 2: …", "Your issue was acknowledged by Ana".
+
+    Listed on the notifications page and sent to their phones by Web Push; `url` is the page it is about.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=50)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ("-created_at", "-pk")
+        indexes = [
+            models.Index(fields=("user", "-created_at")),
+            models.Index(fields=("user", "read_at")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.title}"
+
+
+class PushSubscription(models.Model):
+    """One browser or phone that agreed to receive Web Push for a person (its push service endpoint and keys).
+
+    A subscription the push service says is gone (404/410) is deleted; other failures are counted.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(_("endpoint"), max_length=1000, unique=True)
+    p256dh = models.CharField(_("public key (p256dh)"), max_length=200)
+    auth = models.CharField(_("auth secret"), max_length=100)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_success_at = models.DateTimeField(_("last delivered"), null=True, blank=True)
+    failures = models.PositiveIntegerField(_("failures since last delivery"), default=0)
+
+    class Meta:
+        verbose_name = _("push subscription")
+        verbose_name_plural = _("push subscriptions")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.user_agent[:40] or self.endpoint[:40]}"

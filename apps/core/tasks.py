@@ -7,7 +7,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from .models import OperatorLogRecord
+from .models import Notification, OperatorLogRecord, PushSubscription
+from .notifications import Delivery, deliver_push
 
 
 @shared_task(name="core.prune_operator_log")
@@ -16,3 +17,44 @@ def prune_operator_log_task(keep_days: int = 90) -> int:
     cutoff = timezone.now() - timedelta(days=keep_days)
     deleted, _ = OperatorLogRecord.objects.filter(logged_at__lt=cutoff).delete()
     return deleted
+
+
+# Further attempts for a delivery the push service refused for a reason other than "gone".
+PUSH_MAX_RETRIES = 4
+
+
+@shared_task(name="core.send_web_push")
+def send_web_push_task(notification_ids: list[int], deliveries: list[list[int]] | None = None, attempt: int = 0) -> int:
+    """Push notifications to their users' devices; returns how many deliveries succeeded.
+
+    A retry is a new task carrying only the deliveries that failed ([notification id,
+    subscription id] pairs), after a growing pause; a fresh task rather than `self.retry` so
+    that a retry is the same path in a worker and in eager mode.
+    """
+    notifications = {n.pk: n for n in Notification.objects.filter(pk__in=notification_ids)}
+    if deliveries is None:
+        subscriptions = PushSubscription.objects.filter(user_id__in={n.user_id for n in notifications.values()})
+        pairs = [(n, s) for n in notifications.values() for s in subscriptions if s.user_id == n.user_id]
+    else:
+        by_pk = PushSubscription.objects.in_bulk([subscription_id for _n, subscription_id in deliveries])
+        pairs = [
+            (notifications[n_id], by_pk[s_id]) for n_id, s_id in deliveries if n_id in notifications and s_id in by_pk
+        ]
+    sent = 0
+    failed: list[list[int]] = []
+    for notification, subscription in pairs:
+        outcome = deliver_push(notification, subscription)
+        if outcome is Delivery.SENT:
+            sent += 1
+        elif outcome is Delivery.FAILED:
+            failed.append([notification.pk, subscription.pk])
+    if failed and attempt < PUSH_MAX_RETRIES:
+        send_web_push_task.apply_async(
+            kwargs={
+                "notification_ids": sorted({n_id for n_id, _s in failed}),
+                "deliveries": failed,
+                "attempt": attempt + 1,
+            },
+            countdown=30 * 2**attempt,
+        )
+    return sent

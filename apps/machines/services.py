@@ -15,9 +15,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.notifications import MACHINE_CREW, audience_registered, notify_audience
 from apps.core.permissions import require_permission
 
 from . import calendar
@@ -390,7 +392,8 @@ def _write_runs(runs: dict[int, _MachineRun], centers: dict[str, WorkCenter]) ->
 
 
 def _tell_operators(work_center: WorkCenter, alarm: Alarm) -> None:
-    """There is no notifications app yet: alarms reach people through the operator log panel."""
+    """An alarm reaches the log panel and, as a notification (and Web Push), the operators clocked
+    in to the machine: the shop floor registers that audience, which sits above this app."""
     fault = alarm.level == AlarmLevel.FAULT
     level = logging.ERROR if fault else logging.WARNING
     text = _("%(level)s %(code)s on %(machine)s (%(source)s)") % {
@@ -399,7 +402,14 @@ def _tell_operators(work_center: WorkCenter, alarm: Alarm) -> None:
         "machine": work_center.code,
         "source": alarm.source,
     }
-    transaction.on_commit(lambda: operator_log.log(level, text))
+    url = reverse("machines:workcenter-live", kwargs={"pk": work_center.pk})
+
+    def tell() -> None:
+        operator_log.log(level, text)
+        if audience_registered(MACHINE_CREW):
+            notify_audience(MACHINE_CREW, work_center.pk, kind="alarm", title=text, body=alarm.message, url=url)
+
+    transaction.on_commit(tell)
 
 
 def _payload(live: LiveState, work_center: WorkCenter) -> dict[str, Any]:
