@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.inventory",
     "apps.routings",
     "apps.scheduling",
+    "apps.shopfloor",
     "apps.telemetry",
 ]
 
@@ -180,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
     "machine-states": {"task": "machines.refresh_machine_states", "schedule": 30},
     "telemetry-partitions": {"task": "telemetry.maintain_sample_partitions", "schedule": 3600},
     "telemetry-rollups": {"task": "telemetry.roll_up_hours", "schedule": 600, "kwargs": {"hours": 2}},
+    "prune-idempotency-keys": {"task": "shopfloor.prune_idempotent_actions", "schedule": 24 * 3600},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -188,6 +190,25 @@ MQTT_URL = env.str("MQTT_URL", default="")
 SAMPLE_RETENTION_DAYS = env.int("SAMPLE_RETENTION_DAYS", default=30)
 # A machine silent this long counts as offline (docs/machine-state.md).
 MACHINE_OFFLINE_AFTER_SECONDS = env.int("MACHINE_OFFLINE_AFTER_SECONDS", default=120)
+
+# --- Shop floor (docs/shop-floor.md) ----------------------------------------------------------
+# The address phones reach this server at, printed in traveler QR codes (default: the address the
+# traveler was printed from).
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+# The rule that ranks a machine's dispatch list once reality has left the published plan.
+SHOPFLOOR_DISPATCH_RULE = env.str("SHOPFLOOR_DISPATCH_RULE", default="EDD")
+# Minutes a machine may fall behind its plan before its list is ranked by that rule.
+SHOPFLOOR_BEHIND_PLAN_MINUTES = env.int("SHOPFLOOR_BEHIND_PLAN_MINUTES", default=60)
+# Days the answers to shop-floor actions are kept for replays from devices that were offline.
+IDEMPOTENCY_KEY_DAYS = env.int("IDEMPOTENCY_KEY_DAYS", default=30)
+# Largest photo an issue report accepts (phones make 5-12 MB pictures; they are shrunk on arrival).
+ISSUE_PHOTO_MAX_BYTES = env.int("ISSUE_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+# Web Push (VAPID). Empty: a key pair is made once under var/vapid/ (fine for one server);
+# `manage.py generate_vapid_keys` prints a pair for production's environment.
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_CONTACT = env.str("WEBPUSH_CONTACT", default="")
+TRAVELER_PAGE_SIZE = env.str("TRAVELER_PAGE_SIZE", default="A4")
 
 # --- Authentication, accounts, 2FA, SSO -----------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -298,6 +319,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CalendarExceptionKindEnum": "apps.machines.choices.ExceptionKind",
         "PartFileKindEnum": "apps.routings.choices.PartFileKind",
+        "ProductionEventKindEnum": "apps.shopfloor.choices.EventKind",
+        "IssueKindEnum": "apps.shopfloor.choices.IssueKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -387,6 +410,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "django_guid": {"level": "WARNING"},
         "asyncua": {"level": "WARNING"},  # at INFO it logs every request
+        "weasyprint": {"level": "WARNING"},  # at INFO it logs every rendering step
+        "fontTools": {"level": "WARNING"},
         "cnc": {"level": LOG_LEVEL, "propagate": True},
         "operator": {"handlers": ["operator"], "level": "WARNING", "propagate": True},
     },

@@ -61,7 +61,13 @@ _OPERATOR: frozenset[str] = frozenset(
     | _model_perms("inventory", "view", "material")
     | _model_perms("routings", "view", "customer", "part", "partfile", "routingstep", "job", "operation")
     | _model_perms("scheduling", "view", "schedule", "scheduleslot", "changeovertime")
+    # The shop floor: clock in, work operations, report issues; lists show operators their own rows.
+    | {"shopfloor.execute_operation", "shopfloor.add_issuereport", "shopfloor.view_issuereport"}
+    | _model_perms("shopfloor", "view", "scrapreason", "attendance", "laborentry", "productionevent")
 )
+
+# Who acknowledges and closes issue reports from the floor.
+_RESOLVE_ISSUES = {"shopfloor.resolve_issuereport"}
 
 # Raw telemetry (samples, roll-ups, gaps, rejected messages): for the people who chase a machine's data.
 _TELEMETRY_VIEW = _model_perms("telemetry", "view", "sample", "sampleblock", "hourlyrollup", "streamgap", "deadletter")
@@ -80,7 +86,9 @@ _SUPERVISOR = (
         "routings.hold_job",
         "routings.split_job",
         "scheduling.change_scheduleslot",
+        "shopfloor.correct_labor",
     }
+    | _RESOLVE_ISSUES
 )
 
 # Planners work the schedule like supervisors, and bring in and release the week's jobs.
@@ -92,11 +100,12 @@ _PLANNER = _SUPERVISOR | {
 }
 
 # Quality and maintenance staff see what operators see plus their own areas and the log panel.
-_QUALITY = _OPERATOR | {"core.view_operatorlogrecord"}
+_QUALITY = _OPERATOR | _RESOLVE_ISSUES | {"core.view_operatorlogrecord"}
 # Maintenance also reads raw telemetry and may write to a machine over OPC UA (the one audited write path).
 _MAINTENANCE = (
     _OPERATOR
     | _TELEMETRY_VIEW
+    | _RESOLVE_ISSUES
     | {"core.view_operatorlogrecord", "telemetry.write_opcua"}
     | _model_perms("machines", "add change", "calendarexception")
 )
@@ -123,6 +132,7 @@ _PRODUCTION_MANAGER = (
     | _model_perms("inventory", "add change", "material")
     | _model_perms("routings", "add change", "customer", "part", "partfile", "routingstep")
     | _model_perms("machines", "add change", "downtimereason", "displaytoken")
+    | _model_perms("shopfloor", "add change", "scrapreason")
     | {"machines.view_displaytoken", "machines.change_machinestateinterval", "telemetry.delete_deadletter"}
     | {
         "routings.delete_partfile",

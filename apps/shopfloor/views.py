@@ -1,0 +1,96 @@
+"""Shop-floor pages: the operator app's shell (a PWA whose screens are drawn by static/shopfloor/),
+its manifest and service worker, the job traveler PDF and the supervisor's floor view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from apps.core.permissions import PUBLIC
+from apps.core.views_base import RoleRequiredMixin
+from apps.routings.models import Job
+
+from .selectors import floor_overview
+from .services import CORRECT_LABOR, EXECUTE_OPERATION
+from .travelers import render_traveler_pdf
+
+
+class OperatorAppView(RoleRequiredMixin, TemplateView):
+    """The app shell. /shop/o/<id>/ and /shop/j/<id>/ are what traveler QR codes print: a phone's
+    own camera app opens them here, on that operation or job."""
+
+    required_permission = EXECUTE_OPERATION
+    template_name = "shopfloor/app.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        initial: dict[str, int] = {}
+        if "operation" in self.kwargs:
+            initial["operation"] = int(self.kwargs["operation"])
+        if "job" in self.kwargs:
+            initial["job"] = int(self.kwargs["job"])
+        user = self.request.user
+        full_name = getattr(user, "get_full_name", lambda: "")()
+        context.update(
+            initial=initial,
+            user_name=full_name or user.get_username(),
+            logout_url=reverse("account_logout"),
+        )
+        return context
+
+
+class ManifestView(RoleRequiredMixin, View):
+    required_permission = PUBLIC
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        response = render(request, "shopfloor/manifest.webmanifest", content_type="application/manifest+json")
+        response["Cache-Control"] = "no-cache"
+        return response
+
+
+class ServiceWorkerView(RoleRequiredMixin, View):
+    """The service worker must come from /shop/ to control /shop/; its code lives in static/."""
+
+    required_permission = PUBLIC
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        path = finders.find("shopfloor/sw.js")
+        if not path:
+            raise Http404("service worker missing")
+        with open(path, encoding="utf-8") as source:
+            response = HttpResponse(source.read(), content_type="application/javascript")
+        response["Service-Worker-Allowed"] = "/shop/"
+        response["Cache-Control"] = "no-cache"
+        return response
+
+
+class TravelerView(RoleRequiredMixin, View):
+    """The job's traveler as a PDF to print, with a QR code per operation."""
+
+    required_permission = "routings.view_job"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = get_object_or_404(Job.objects.select_related("customer", "part__material"), pk=pk)
+        base_url = settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
+        response = HttpResponse(render_traveler_pdf(job, base_url=base_url), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="traveler-{job.number}.pdf"'
+        return response
+
+
+class SupervisorView(RoleRequiredMixin, TemplateView):
+    """Who is clocked in where, what is running, what is waiting, open issues."""
+
+    required_permission = CORRECT_LABOR
+    template_name = "shopfloor/supervisor.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(floor_overview())
+        return context
