@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps.machines.models import WorkCenter
 from apps.machines.selectors import end_of_plant_day, plant_time_zone, working_intervals_for
+from apps.routings.choices import OperationStatus
 from apps.routings.models import Job, Operation
 from apps.routings.precedence import default_predecessors
 
@@ -27,6 +28,7 @@ from .models import Schedule, ScheduleSlot
 Interval = tuple[datetime, datetime]
 # A job whose last operation ends less than this before its due date ends is "at risk".
 AT_RISK_MARGIN = timedelta(hours=24)
+FLOOR_STARTED = (OperationStatus.IN_PROGRESS, OperationStatus.COMPLETE)
 
 
 class GanttView(StrEnum):
@@ -52,7 +54,9 @@ def default_schedule() -> Schedule | None:
 
 
 def _slots(schedule: Schedule) -> QuerySet[ScheduleSlot]:
-    return ScheduleSlot.objects.filter(schedule=schedule).select_related("operation__job", "work_center")
+    return ScheduleSlot.objects.filter(schedule=schedule).select_related(
+        "operation__job", "operation__work_center", "work_center"
+    )
 
 
 def job_finish(schedule: Schedule) -> dict[int, datetime]:
@@ -66,7 +70,8 @@ def job_finish(schedule: Schedule) -> dict[int, datetime]:
 
 
 def tone_of(slot: ScheduleSlot, finish: datetime, due: date) -> gantt.Tone:
-    if slot.is_frozen:
+    # Started or finished on the floor since the plan was made counts as frozen too: actuals win.
+    if slot.is_frozen or slot.operation.status in FLOOR_STARTED:
         return gantt.Tone.FROZEN
     limit = end_of_plant_day(due)
     if finish > limit:
@@ -74,6 +79,22 @@ def tone_of(slot: ScheduleSlot, finish: datetime, due: date) -> gantt.Tone:
     if finish > limit - AT_RISK_MARGIN:
         return gantt.Tone.AT_RISK
     return gantt.Tone.ON_TIME
+
+
+def floor_progress(operation: Operation) -> str:
+    """What the shop floor reported, for the hover text: where it runs, how far, paused or done."""
+    if operation.status not in FLOOR_STARTED:
+        return ""
+    counts = _("%(good)d of %(qty)d good, %(scrap)d scrap") % {
+        "good": operation.quantity_good,
+        "qty": operation.quantity,
+        "scrap": operation.quantity_scrap,
+    }
+    if operation.status == OperationStatus.COMPLETE:
+        return " · " + _("complete") + " · " + counts
+    where = operation.work_center.code if operation.work_center is not None else "?"
+    state = _("paused") if operation.paused_since is not None else operation.get_phase_display().lower()
+    return " · " + _("on the floor: %(state)s on %(machine)s") % {"state": state, "machine": where} + " · " + counts
 
 
 def slot_label(slot: ScheduleSlot) -> str:
@@ -97,6 +118,7 @@ def _bar(slot: ScheduleSlot, finish: dict[int, datetime], href: str, *, by_job: 
     }
     if slot.is_frozen:
         title += " · " + _("frozen (running or complete)")
+    title += floor_progress(slot.operation)
     return gantt.Bar(
         slot_id=slot.pk,
         # A job's own row already names the job: its bars name the operation instead.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("sw.js", views.ServiceWorkerView.as_view(), name="service-worker"),
     path("jobs/<int:pk>/traveler.pdf", views.TravelerView.as_view(), name="traveler"),
     path("supervisor/", views.SupervisorView.as_view(), name="supervisor"),
+    path("labor/", views.LaborView.as_view(), name="labor"),
     path("issues/", issue_views.IssueListView.as_view(), name="issue-list"),
     path("issues/<int:pk>/", issue_views.IssueDetailView.as_view(), name="issue-detail"),
 ]

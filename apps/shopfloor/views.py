@@ -5,20 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
-from django.views.generic import TemplateView
+from django.views.generic import ListView, TemplateView
 
 from apps.core.permissions import PUBLIC
 from apps.core.views_base import RoleRequiredMixin
 from apps.routings.models import Job
 
+from .filters import LaborEntryFilter
+from .models import LaborEntry
 from .selectors import floor_overview
-from .services import CORRECT_LABOR, EXECUTE_OPERATION
+from .services import CORRECT_LABOR, EXECUTE_OPERATION, correct_labor_entry
 from .travelers import render_traveler_pdf
 
 
@@ -94,3 +102,52 @@ class SupervisorView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(floor_overview())
         return context
+
+
+class LaborCorrectionForm(forms.Form):
+    started_at = forms.DateTimeField(label=gettext_lazy("Start"))
+    ended_at = forms.DateTimeField(label=gettext_lazy("End"), required=False)
+    reason = forms.CharField(label=gettext_lazy("Why"), max_length=100)
+
+
+class LaborView(RoleRequiredMixin, ListView[LaborEntry]):
+    """A day's labor, per operator, where a supervisor fixes a forgotten stop or a wrong start; the
+    history keeps who corrected what and why."""
+
+    required_permission = CORRECT_LABOR
+    template_name = "shopfloor/labor.html"
+    context_object_name = "entries"
+    paginate_by = 100
+
+    def get_queryset(self) -> QuerySet[LaborEntry]:
+        rows = LaborEntry.objects.select_related("operator", "operation__job", "work_center").order_by(
+            "operator__username", "started_at"
+        )
+        self.filterset = LaborEntryFilter(self.request.GET, queryset=rows)
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["filter"] = self.filterset
+        context["form"] = kwargs.get("form") or LaborCorrectionForm()
+        return context
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        entry = get_object_or_404(LaborEntry, pk=request.POST.get("entry", 0) or 0)
+        form = LaborCorrectionForm(request.POST)
+        if form.is_valid():
+            try:
+                correct_labor_entry(
+                    supervisor=request.user,
+                    entry_id=entry.pk,
+                    started_at=form.cleaned_data["started_at"],
+                    ended_at=form.cleaned_data["ended_at"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("Labor entry corrected."))
+        else:
+            messages.error(request, _("Give a start, an end after it, and why."))
+        return redirect(request.get_full_path())

@@ -377,3 +377,31 @@ def test_replanning_keeps_a_running_operation_on_its_machine_with_the_work_left(
     laser = next(m for m in planning.problem.machines if m.id == floor.shop.laser_1.code)
     # 4 parts left at 0.5 min each: 2 working minutes; setup is done.
     assert cut.fixed == solver.Fixed(machine=laser.id, start=0, end=end_after_working(laser.working, 0, 2))
+
+
+def test_the_gantt_shows_what_the_floor_reported(floor: Floor, operator: Any, running: Operation) -> None:
+    from apps.scheduling.gantt import Tone
+    from apps.scheduling.models import Schedule, ScheduleSlot
+    from apps.scheduling.selectors import floor_progress, tone_of
+
+    services.finish_setup(operator=operator, operation_id=running.pk)
+    services.report_quantity(
+        operator=operator, operation_id=running.pk, good=6, scrap=1, scrap_reason_id=floor.bad_cut.pk
+    )
+    schedule = Schedule.objects.create(name="plan", horizon_start=at(0), horizon_end=at(10_000))
+    slot = ScheduleSlot.objects.create(
+        schedule=schedule,
+        operation=running,
+        work_center=floor.shop.laser_1,
+        setup_start=at(0),
+        start=at(15),
+        end=at(20),
+    )
+    slot = ScheduleSlot.objects.select_related("operation__work_center").get(pk=slot.pk)
+    assert tone_of(slot, at(20), floor.job.due_date) == Tone.FROZEN
+    assert floor_progress(slot.operation) == " · on the floor: run on laser-1 · 6 of 10 good, 1 scrap"
+    services.pause_operation(operator=operator, operation_id=running.pk, reason_id=floor.waiting_for_material.pk)
+    assert (
+        floor_progress(Operation.objects.get(pk=running.pk))
+        == " · on the floor: paused on laser-1 · 6 of 10 good, 1 scrap"
+    )
