@@ -173,15 +173,28 @@ def machine_crew(work_center_id: int) -> QuerySet[Any]:
     )
 
 
-def allowed_actions(operation: Operation, operator: Any, machines: set[int]) -> list[str]:
+@dataclass(frozen=True)
+class Station:
+    """The machines an operator is clocked in to, and their types: what their buttons depend on."""
+
+    machines: frozenset[int] = frozenset()
+    types: frozenset[int] = frozenset()
+
+
+def station_of(operator: Any) -> Station:
+    centers = clocked_in_centers(operator)
+    return Station(frozenset(wc.pk for wc in centers), frozenset(wc.work_center_type_id for wc in centers))
+
+
+def allowed_actions(operation: Operation, operator: Any, station: Station) -> list[str]:
     """What this operator may do with the operation now (the services decide; this is for the buttons)."""
     if not operator.has_perm("shopfloor.execute_operation"):
         return []
     if operation.status == OperationStatus.PENDING:
-        if operation.work_center_type_id in _machine_types(machines) and is_ready(operation):
+        if operation.work_center_type_id in station.types and is_ready(operation):
             return ["start"]
         return []
-    if operation.status != OperationStatus.IN_PROGRESS or operation.work_center_id not in machines:
+    if operation.status != OperationStatus.IN_PROGRESS or operation.work_center_id not in station.machines:
         return []
     on_it = any(entry.operator_id == operator.pk for entry in getattr(operation, "open_labor", []))
     actions: list[str] = []
@@ -193,10 +206,6 @@ def allowed_actions(operation: Operation, operator: Any, machines: set[int]) -> 
         actions += ["pause", "report", "complete"]
         actions.append("leave" if on_it else "join")
     return actions
-
-
-def _machine_types(machines: set[int]) -> set[int]:
-    return set(WorkCenter.objects.filter(pk__in=machines).values_list("work_center_type_id", flat=True))
 
 
 def downtime_prompts(operator: Any) -> QuerySet[MachineStateInterval]:

@@ -359,3 +359,23 @@ def test_operators_see_only_their_own_labor(
     rows = client_for("operator").get(reverse("shopfloor-laborentry-list")).json()["results"]
     assert [row["id"] for row in rows] == [mine.pk]
     assert len(client_for("supervisor").get(reverse("shopfloor-laborentry-list")).json()["results"]) == 2
+
+
+def test_queue_queries_do_not_grow_with_the_queue(phone: Any, floor: Floor, personas: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.routings.services import release_job
+    from tests.routings.builders import make_job, straight_part
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert phone.get(f"{API}/queue/").status_code == 200
+        return len(queries)
+
+    few = count()
+    for _ in range(5):
+        job = make_job(floor.shop, straight_part(floor.shop), quantity=3)
+        release_job(actor=personas["production_manager"], job_id=job.pk)
+    assert len(phone.get(f"{API}/queue/").json()["work_centers"][0]["entries"]) == 6
+    assert count() == few

@@ -12,7 +12,7 @@ from apps.routings.models import Operation
 from apps.scheduling.models import ScheduleSlot
 
 from ..models import Attendance, LaborEntry, ScrapReason
-from ..selectors import allowed_actions, clocked_in_centers, is_ready
+from ..selectors import Station, allowed_actions, clocked_in_centers, is_ready
 
 
 def _when(value: Any) -> str | None:
@@ -59,7 +59,7 @@ def me(user: Any) -> dict[str, Any]:
 def operation(
     op: Operation,
     user: Any,
-    machines: set[int],
+    station: Station,
     *,
     slot: ScheduleSlot | None = None,
     eligible: list[WorkCenter] | None = None,
@@ -110,7 +110,7 @@ def operation(
         "planned_end": _when(slot.end) if slot is not None else None,
         "ready": is_ready(op),
         "people": [person(entry.operator) for entry in getattr(op, "open_labor", [])],
-        "actions": allowed_actions(op, user, machines),
+        "actions": allowed_actions(op, user, station),
     }
 
 

@@ -29,11 +29,13 @@ from ..idempotency import Answer, IdempotencyKeyError, run_once
 from ..models import Attendance, LaborEntry, ProductionEvent, ScrapReason
 from ..selectors import (
     WORKED_JOB_STATUSES,
+    Station,
     clocked_in_centers,
     downtime_prompts,
     machine_queue,
     operations_for_floor,
     published_schedule,
+    station_of,
 )
 from ..services import CORRECT_LABOR, EXECUTE_OPERATION
 from . import payloads
@@ -77,16 +79,12 @@ def valid(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dic
     return dict(body.validated_data)
 
 
-def _my_machines(user: Any) -> set[int]:
-    return {wc.pk for wc in clocked_in_centers(user)}
-
-
 def operation_payload(user: Any, operation_id: int) -> dict[str, Any]:
     op = get_object_or_404(operations_for_floor(), pk=operation_id)
-    return _operation(user, op, _my_machines(user))
+    return _operation(user, op, station_of(user))
 
 
-def _operation(user: Any, op: Operation, machines: set[int]) -> dict[str, Any]:
+def _operation(user: Any, op: Operation, station: Station) -> dict[str, Any]:
     queue_slot = None
     schedule = published_schedule()
     if schedule is not None:
@@ -94,7 +92,7 @@ def _operation(user: Any, op: Operation, machines: set[int]) -> dict[str, Any]:
     eligible = list(
         WorkCenter.objects.filter(work_center_type_id=op.work_center_type_id, is_active=True).order_by("code")
     )
-    return payloads.operation(op, user, machines, slot=queue_slot, eligible=eligible)
+    return payloads.operation(op, user, station, slot=queue_slot, eligible=eligible)
 
 
 class FloorView(APIView):
@@ -156,7 +154,7 @@ class QueueView(FloorView):
             centers = [get_object_or_404(WorkCenter, pk=int(wanted), is_active=True)]
         else:
             centers = clocked_in_centers(request.user)
-        machines = _my_machines(request.user)
+        station = station_of(request.user)
         lists = []
         for wc in centers:
             queue = machine_queue(wc, rule=rule)
@@ -168,7 +166,7 @@ class QueueView(FloorView):
                     "diverged": queue.diverged,
                     "why": queue.why,
                     "entries": [
-                        payloads.operation(op, request.user, machines, slot=queue.planned.get(op.pk), eligible=eligible)
+                        payloads.operation(op, request.user, station, slot=queue.planned.get(op.pk), eligible=eligible)
                         for op in queue.entries
                     ],
                 }
@@ -180,10 +178,10 @@ class FloorJobView(FloorView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         job = get_object_or_404(Job, pk=pk)
-        machines = _my_machines(request.user)
+        station = station_of(request.user)
         ops = operations_for_floor().filter(job=job).order_by("sequence")
         return Response(
-            {"id": job.pk, "number": job.number, "operations": [_operation(request.user, op, machines) for op in ops]}
+            {"id": job.pk, "number": job.number, "operations": [_operation(request.user, op, station) for op in ops]}
         )
 
 
