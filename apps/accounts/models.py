@@ -40,6 +40,11 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
         return [role for role in ROLES if role in names]
 
     @property
+    def display_name(self) -> str:
+        """How people see each other in the app: the full name, else the username."""
+        return self.get_full_name() or self.get_username()
+
+    @property
     def role_labels(self) -> list[str]:
         return [str(ROLE_LABELS[role]) for role in self.role_names]
 

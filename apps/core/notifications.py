@@ -80,10 +80,6 @@ def notify_users(users: Iterable[Any], *, kind: str, title: str, body: str = "",
     return created
 
 
-def audience_registered(name: str) -> bool:
-    return name in _audiences
-
-
 def notify_audience(name: str, key: Any, *, kind: str, title: str, body: str = "", url: str = "") -> list[Notification]:
     """Notify whoever the registered audience `name` resolves `key` to."""
     try:
@@ -206,14 +202,14 @@ def _local_key_file() -> Path:
 
 @cache
 def vapid_keys() -> VapidKeys:
-    configured = str(getattr(settings, "WEBPUSH_VAPID_PRIVATE_KEY", "") or "")
+    configured = settings.WEBPUSH_VAPID_PRIVATE_KEY
     private = _load_private_key(configured or _local_key_file().read_text())
-    public = str(getattr(settings, "WEBPUSH_VAPID_PUBLIC_KEY", "") or "") if configured else ""
+    public = settings.WEBPUSH_VAPID_PUBLIC_KEY if configured else ""
     return VapidKeys(private=private, public_key=public or public_key_b64url(_vapid_public_raw(private)))
 
 
 def vapid_contact() -> str:
-    return str(getattr(settings, "WEBPUSH_CONTACT", "") or f"mailto:{settings.DEFAULT_FROM_EMAIL}")
+    return settings.WEBPUSH_CONTACT or f"mailto:{settings.DEFAULT_FROM_EMAIL}"
 
 
 def push_payload(notification: Notification) -> str:
@@ -256,6 +252,31 @@ def deliver_push(notification: Notification, subscription: PushSubscription) -> 
         return _count_failure(subscription)
     PushSubscription.objects.filter(pk=subscription.pk).update(last_success_at=timezone.now(), failures=0)
     return Delivery.SENT
+
+
+def push_notifications(
+    notification_ids: list[int], deliveries: list[list[int]] | None = None
+) -> tuple[int, list[list[int]]]:
+    """Push notifications to their users' devices (or only the given [notification id, subscription
+    id] deliveries, on a retry); answers how many were sent and the deliveries that failed."""
+    notifications = {n.pk: n for n in Notification.objects.filter(pk__in=notification_ids)}
+    if deliveries is None:
+        subscriptions = PushSubscription.objects.filter(user_id__in={n.user_id for n in notifications.values()})
+        pairs = [(n, s) for n in notifications.values() for s in subscriptions if s.user_id == n.user_id]
+    else:
+        by_pk = PushSubscription.objects.in_bulk([subscription_id for _n, subscription_id in deliveries])
+        pairs = [
+            (notifications[n_id], by_pk[s_id]) for n_id, s_id in deliveries if n_id in notifications and s_id in by_pk
+        ]
+    sent = 0
+    failed: list[list[int]] = []
+    for notification, subscription in pairs:
+        outcome = deliver_push(notification, subscription)
+        if outcome is Delivery.SENT:
+            sent += 1
+        elif outcome is Delivery.FAILED:
+            failed.append([notification.pk, subscription.pk])
+    return sent, failed
 
 
 def _count_failure(subscription: PushSubscription) -> Delivery:

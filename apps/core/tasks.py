@@ -7,8 +7,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from .models import Notification, OperatorLogRecord, PushSubscription
-from .notifications import Delivery, deliver_push
+from .models import OperatorLogRecord
+from .notifications import push_notifications
 
 
 @shared_task(name="core.prune_operator_log")
@@ -31,23 +31,7 @@ def send_web_push_task(notification_ids: list[int], deliveries: list[list[int]] 
     subscription id] pairs), after a growing pause; a fresh task rather than `self.retry` so
     that a retry is the same path in a worker and in eager mode.
     """
-    notifications = {n.pk: n for n in Notification.objects.filter(pk__in=notification_ids)}
-    if deliveries is None:
-        subscriptions = PushSubscription.objects.filter(user_id__in={n.user_id for n in notifications.values()})
-        pairs = [(n, s) for n in notifications.values() for s in subscriptions if s.user_id == n.user_id]
-    else:
-        by_pk = PushSubscription.objects.in_bulk([subscription_id for _n, subscription_id in deliveries])
-        pairs = [
-            (notifications[n_id], by_pk[s_id]) for n_id, s_id in deliveries if n_id in notifications and s_id in by_pk
-        ]
-    sent = 0
-    failed: list[list[int]] = []
-    for notification, subscription in pairs:
-        outcome = deliver_push(notification, subscription)
-        if outcome is Delivery.SENT:
-            sent += 1
-        elif outcome is Delivery.FAILED:
-            failed.append([notification.pk, subscription.pk])
+    sent, failed = push_notifications(notification_ids, deliveries)
     if failed and attempt < PUSH_MAX_RETRIES:
         send_web_push_task.apply_async(
             kwargs={

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core.notifications import MACHINE_CREW, audience_registered, notify_audience
+from apps.core.notifications import MACHINE_CREW, notify_audience
 from apps.core.permissions import require_permission
 
 from . import calendar
@@ -406,8 +406,7 @@ def _tell_operators(work_center: WorkCenter, alarm: Alarm) -> None:
 
     def tell() -> None:
         operator_log.log(level, text)
-        if audience_registered(MACHINE_CREW):
-            notify_audience(MACHINE_CREW, work_center.pk, kind="alarm", title=text, body=alarm.message, url=url)
+        notify_audience(MACHINE_CREW, work_center.pk, kind="alarm", title=text, body=alarm.message, url=url)
 
     transaction.on_commit(tell)
 

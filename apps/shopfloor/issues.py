@@ -30,7 +30,6 @@ VIEW_ISSUE = "shopfloor.view_issuereport"
 RESOLVE_ISSUE = "shopfloor.resolve_issuereport"
 
 TEXT_MAX_CHARS = 4000
-DEFAULT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MAX_SIDE = 2048
 # A 12 MP phone photo is far below this; a few-kilobyte PNG that claims 20000 × 20000 is a bomb.
 PHOTO_MAX_PIXELS = 50_000_000
@@ -49,17 +48,13 @@ def issue_url(issue_id: int) -> str:
     return reverse("shopfloor:issue-detail", args=[issue_id])
 
 
-def photo_max_bytes() -> int:
-    return int(getattr(settings, "ISSUE_PHOTO_MAX_BYTES", DEFAULT_PHOTO_MAX_BYTES))
-
-
 def prepare_photo(photo: UploadedFile) -> ContentFile[bytes]:
     """The photo as a JPEG of at most PHOTO_MAX_SIDE px, turned upright; refused unless it truly is a photo.
 
     The name and content type the phone sent are ignored: Pillow must recognise the bytes as
     JPEG, PNG or WebP, within the size and pixel limits, and decode them cleanly.
     """
-    limit = photo_max_bytes()
+    limit = settings.ISSUE_PHOTO_MAX_BYTES
     refuse_size = ValidationError(
         {"photo": _("The photo is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}}, code="too_large"
     )
@@ -212,10 +207,6 @@ def _refuse(issue_id: int, verb: str) -> ValidationError:
     )
 
 
-def _display_name(user: Any) -> str:
-    return str(user.get_full_name() or user.get_username())
-
-
 def _tell_reporter(issue: IssueReport, user: Any, *, kind: str, title: str, body: str) -> None:
     if issue.reported_by_id == getattr(user, "pk", None):
         return
@@ -237,7 +228,7 @@ def acknowledge_issue(*, user: Any, issue_id: int) -> IssueReport:
         issue,
         user,
         kind="shopfloor.issue_acknowledged",
-        title=_("Your issue was acknowledged by %(name)s") % {"name": _display_name(user)},
+        title=_("Your issue was acknowledged by %(name)s") % {"name": user.display_name},
         body=issue.text[:200],
     )
     return issue
@@ -263,7 +254,7 @@ def close_issue(*, user: Any, issue_id: int, resolution: str) -> IssueReport:
         issue,
         user,
         kind="shopfloor.issue_closed",
-        title=_("Your issue was closed by %(name)s") % {"name": _display_name(user)},
+        title=_("Your issue was closed by %(name)s") % {"name": user.display_name},
         body=resolution,
     )
     return issue

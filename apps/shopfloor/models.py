@@ -29,6 +29,12 @@ class ScrapReason(TimeStampedModel):
         return f"{self.code} {self.name}"
 
 
+class AttendanceQuerySet(models.QuerySet["Attendance"]):
+    def open(self) -> AttendanceQuerySet:
+        """Shifts still running: clocked in, not yet out."""
+        return self.filter(clocked_out_at__isnull=True)
+
+
 class Attendance(TimeStampedModel):
     """An operator's clock-in for a shift and the machines they are running during it.
 
@@ -45,6 +51,8 @@ class Attendance(TimeStampedModel):
         WorkCenter, verbose_name=_("machines"), blank=True, related_name="attendances"
     )
     history = HistoricalRecords(m2m_fields=[work_centers])
+
+    objects = AttendanceQuerySet.as_manager()
 
     class Meta:
         ordering = ("-clocked_in_at",)

@@ -16,18 +16,21 @@ from django.utils.translation import gettext as _
 from apps.machines.machine_state import MachineState
 from apps.machines.models import LiveState, MachineStateInterval, WorkCenter
 from apps.machines.selectors import end_of_plant_day
-from apps.routings.choices import JobStatus, OperationPhase, OperationStatus, Priority
+from apps.routings.choices import OperationPhase, OperationStatus, Priority
 from apps.routings.models import Operation
 from apps.scheduling import solver
-from apps.scheduling.adapter import PRIORITY_WEIGHTS, duration_on
+from apps.scheduling.adapter import (
+    PLANNED_JOB_STATUSES,
+    PLANNED_OPERATION_STATUSES,
+    PRIORITY_WEIGHTS,
+    duration_on,
+)
 from apps.scheduling.choices import DispatchRule, ScheduleStatus
 from apps.scheduling.models import Schedule, ScheduleSlot
 
 from .choices import IssueStatus
 from .models import Attendance, IssueReport, LaborEntry
 
-WORKED_JOB_STATUSES = (JobStatus.RELEASED, JobStatus.IN_PROGRESS)
-OPEN_OPERATION_STATUSES = (OperationStatus.PENDING, OperationStatus.IN_PROGRESS)
 # Stops that ask the operator why: the machine says it is down or alarmed, and nobody said why yet.
 PROMPTED_STATES = (MachineState.UNPLANNED_DOWN, MachineState.ALARM)
 
@@ -65,7 +68,6 @@ class MachineQueue:
     diverged: bool
     why: str
     entries: list[Operation] = field(default_factory=list)
-    planned: dict[int, ScheduleSlot] = field(default_factory=dict)
 
 
 def machine_queue(work_center: WorkCenter, *, rule: str = "", now: datetime | None = None) -> MachineQueue:
@@ -83,10 +85,10 @@ def machine_queue(work_center: WorkCenter, *, rule: str = "", now: datetime | No
         slots = {
             slot.operation_id: slot
             for slot in ScheduleSlot.objects.filter(
-                schedule=schedule, work_center=work_center, operation__status__in=OPEN_OPERATION_STATUSES
+                schedule=schedule, work_center=work_center, operation__status__in=PLANNED_OPERATION_STATUSES
             )
         }
-    base = operations_for_floor().filter(job__status__in=WORKED_JOB_STATUSES)
+    base = operations_for_floor().filter(job__status__in=PLANNED_JOB_STATUSES)
     running = list(base.filter(status=OperationStatus.IN_PROGRESS, work_center=work_center).order_by("actual_start"))
     unplanned = Q(work_center_type_id=work_center.work_center_type_id) & (
         Q(preferred_work_center=work_center) | Q(preferred_work_center__isnull=True)
@@ -110,7 +112,6 @@ def machine_queue(work_center: WorkCenter, *, rule: str = "", now: datetime | No
         diverged=bool(why),
         why=why,
         entries=running + waiting,
-        planned=slots,
     )
 
 
@@ -155,9 +156,7 @@ def _ranked(waiting: list[Operation], work_center: WorkCenter, rule: solver.Rule
 
 def clocked_in_centers(operator: Any) -> list[WorkCenter]:
     attendance = (
-        Attendance.objects.filter(operator=operator, clocked_out_at__isnull=True)
-        .prefetch_related("work_centers__department")
-        .first()
+        Attendance.objects.open().filter(operator=operator).prefetch_related("work_centers__department").first()
     )
     if attendance is None:
         return []
@@ -180,10 +179,13 @@ class Station:
     machines: frozenset[int] = frozenset()
     types: frozenset[int] = frozenset()
 
+    @classmethod
+    def of(cls, centers: list[WorkCenter]) -> Station:
+        return cls(frozenset(wc.pk for wc in centers), frozenset(wc.work_center_type_id for wc in centers))
+
 
 def station_of(operator: Any) -> Station:
-    centers = clocked_in_centers(operator)
-    return Station(frozenset(wc.pk for wc in centers), frozenset(wc.work_center_type_id for wc in centers))
+    return Station.of(clocked_in_centers(operator))
 
 
 def allowed_actions(operation: Operation, operator: Any, station: Station) -> list[str]:
@@ -210,7 +212,7 @@ def allowed_actions(operation: Operation, operator: Any, station: Station) -> li
 
 def downtime_prompts(operator: Any) -> QuerySet[MachineStateInterval]:
     """Unplanned stops and alarms at the operator's machines since clock-in that have no reason yet."""
-    attendance = Attendance.objects.filter(operator=operator, clocked_out_at__isnull=True).first()
+    attendance = Attendance.objects.open().filter(operator=operator).first()
     if attendance is None:
         return MachineStateInterval.objects.none()
     return (
@@ -240,7 +242,7 @@ class FloorRow:
 def floor_overview() -> dict[str, Any]:
     """The supervisor's view: who is clocked in where, what runs, what waits, open issues."""
     attendances = list(
-        Attendance.objects.filter(clocked_out_at__isnull=True)
+        Attendance.objects.open()
         .select_related("operator")
         .prefetch_related("work_centers")
         .order_by("operator__username")
@@ -274,4 +276,4 @@ def floor_overview() -> dict[str, Any]:
     issues = list(
         IssueReport.objects.exclude(status=IssueStatus.CLOSED).select_related("work_center", "reported_by", "job")[:50]
     )
-    return {"attendances": attendances, "rows": rows, "running": running, "issues": issues, "schedule": schedule}
+    return {"attendances": attendances, "rows": rows, "issues": issues, "schedule": schedule}

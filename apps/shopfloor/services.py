@@ -42,10 +42,6 @@ CORRECT_LABOR = "shopfloor.correct_labor"
 # --- attendance ---------------------------------------------------------------------------------
 
 
-def open_attendance(operator: Any) -> Attendance | None:
-    return Attendance.objects.filter(operator=operator, clocked_out_at__isnull=True).first()
-
-
 def _active_centers(work_center_ids: Sequence[int]) -> list[WorkCenter]:
     wanted = set(work_center_ids)
     centers = list(WorkCenter.objects.filter(pk__in=wanted, is_active=True))
@@ -63,7 +59,7 @@ def clock_in(*, operator: Any, work_center_ids: Sequence[int], at: datetime | No
     """Start a shift on one or more machines."""
     require_permission(operator, EXECUTE_OPERATION)
     centers = _active_centers(work_center_ids)
-    current = open_attendance(operator)
+    current = Attendance.objects.open().filter(operator=operator).first()
     if current is not None:
         raise ValidationError(
             _("You are already clocked in since %(time)s.")
@@ -106,14 +102,14 @@ def clock_out(*, operator: Any, at: datetime | None = None) -> Attendance:
 
 
 def _locked_attendance(operator: Any) -> Attendance:
-    attendance = Attendance.objects.select_for_update().filter(operator=operator, clocked_out_at__isnull=True).first()
+    attendance = Attendance.objects.open().select_for_update().filter(operator=operator).first()
     if attendance is None:
         raise ValidationError(_("You are not clocked in."), code="not_clocked_in")
     return attendance
 
 
 def _require_clocked_in(operator: Any, work_center: WorkCenter) -> None:
-    if not Attendance.objects.filter(operator=operator, clocked_out_at__isnull=True, work_centers=work_center).exists():
+    if not Attendance.objects.open().filter(operator=operator, work_centers=work_center).exists():
         raise ValidationError(
             _("You are not clocked in to %(machine)s.") % {"machine": work_center.name}, code="not_clocked_in"
         )
@@ -438,7 +434,11 @@ def correct_attendance(
     """A supervisor fixes a forgotten clock-out or a wrong clock-in, with the reason kept."""
     why = _check_correction(supervisor, reason, clocked_in_at, clocked_out_at)
     attendance = Attendance.objects.select_for_update().get(pk=attendance_id)
-    if clocked_out_at is None and attendance.clocked_out_at is not None and open_attendance(attendance.operator):
+    if (
+        clocked_out_at is None
+        and attendance.clocked_out_at is not None
+        and Attendance.objects.open().filter(operator=attendance.operator).exists()
+    ):
         raise ValidationError(_("This operator has another open shift."), code="conflict")
     _save_correction(attendance, supervisor, why, clocked_in_at=clocked_in_at, clocked_out_at=clocked_out_at)
     return attendance

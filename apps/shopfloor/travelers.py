@@ -120,7 +120,7 @@ def traveler_html(job: Job, *, base_url: str) -> str:
         "qr_size_mm": _qr_size_mm(version),
         "drawing": drawing_thumbnail(job),
         "logo_url": (_static_dir() / "img" / "logo.svg").as_uri(),
-        "page_size": getattr(settings, "TRAVELER_PAGE_SIZE", "A4"),
+        "page_size": settings.TRAVELER_PAGE_SIZE,
         "footer_job": _css_string(_("Job %(number)s") % {"number": job.number}),
         "footer_pages": _css_page_counter(_("Page %(page)s of %(pages)s") % {"page": _PAGE_MARK, "pages": _PAGES_MARK}),
         "footer_printed": _css_string(_("Printed %(time)s") % {"time": printed_at}),

@@ -3,7 +3,7 @@ its manifest and service worker, the job traveler PDF and the supervisor's floor
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
+from apps.accounts.models import User
 from apps.core.permissions import PUBLIC
 from apps.core.views_base import RoleRequiredMixin
 from apps.routings.models import Job
@@ -44,11 +45,10 @@ class OperatorAppView(RoleRequiredMixin, TemplateView):
             initial["operation"] = int(self.kwargs["operation"])
         if "job" in self.kwargs:
             initial["job"] = int(self.kwargs["job"])
-        user = self.request.user
-        full_name = getattr(user, "get_full_name", lambda: "")()
+        user = cast(User, self.request.user)  # the permission check let only signed-in users through
         context.update(
             initial=initial,
-            user_name=full_name or user.get_username(),
+            user_name=user.display_name,
             logout_url=reverse("account_logout"),
         )
         return context

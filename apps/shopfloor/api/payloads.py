@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from django.urls import reverse
@@ -12,7 +14,7 @@ from apps.routings.models import Operation
 from apps.scheduling.models import ScheduleSlot
 
 from ..models import Attendance, LaborEntry, ScrapReason
-from ..selectors import Station, allowed_actions, clocked_in_centers, is_ready
+from ..selectors import Station, allowed_actions, clocked_in_centers, is_ready, published_schedule
 
 
 def _when(value: Any) -> str | None:
@@ -24,11 +26,11 @@ def machine(work_center: WorkCenter) -> dict[str, Any]:
 
 
 def person(user: Any) -> dict[str, Any]:
-    return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+    return {"id": user.pk, "name": user.display_name}
 
 
 def me(user: Any) -> dict[str, Any]:
-    attendance = Attendance.objects.filter(operator=user, clocked_out_at__isnull=True).first()
+    attendance = Attendance.objects.open().filter(operator=user).first()
     centers = clocked_in_centers(user)
     labor = LaborEntry.objects.filter(operator=user, ended_at__isnull=True).order_by("started_at")
     every = (
@@ -56,13 +58,23 @@ def me(user: Any) -> dict[str, Any]:
     }
 
 
-def operation(
-    op: Operation,
-    user: Any,
-    station: Station,
-    *,
-    slot: ScheduleSlot | None = None,
-    eligible: list[WorkCenter] | None = None,
+def operations(ops: Sequence[Operation], user: Any, station: Station) -> list[dict[str, Any]]:
+    """Payloads of many operations (rows of `operations_for_floor`) with two more queries, whatever
+    their number: their slots in the published plan and the machines that may run them."""
+    schedule = published_schedule()
+    slots: dict[int, ScheduleSlot] = {}
+    if schedule is not None and ops:
+        rows = ScheduleSlot.objects.filter(schedule=schedule, operation__in=[op.pk for op in ops])
+        slots = {slot.operation_id: slot for slot in rows}
+    eligible: dict[int, list[WorkCenter]] = defaultdict(list)
+    types = {op.work_center_type_id for op in ops}
+    for wc in WorkCenter.objects.filter(work_center_type_id__in=types, is_active=True).order_by("code"):
+        eligible[wc.work_center_type_id].append(wc)
+    return [_operation(op, user, station, slots.get(op.pk), eligible[op.work_center_type_id]) for op in ops]
+
+
+def _operation(
+    op: Operation, user: Any, station: Station, slot: ScheduleSlot | None, eligible: list[WorkCenter]
 ) -> dict[str, Any]:
     job, part = op.job, op.job.part
     return {
@@ -97,7 +109,7 @@ def operation(
         ],
         "work_center_type": {"id": op.work_center_type_id, "name": op.work_center_type.name},
         "work_center": machine(op.work_center) if op.work_center is not None else None,
-        "eligible_work_centers": [machine(wc) for wc in eligible or []],
+        "eligible_work_centers": [machine(wc) for wc in eligible],
         "quantity": op.quantity,
         "quantity_good": op.quantity_good,
         "quantity_scrap": op.quantity_scrap,

@@ -22,19 +22,18 @@ from apps.machines.models import MachineStateInterval, WorkCenter
 from apps.machines.services import assign_downtime_reason
 from apps.routings.choices import OperationStatus
 from apps.routings.models import Job, Operation
+from apps.scheduling.adapter import PLANNED_JOB_STATUSES
 
 from .. import services
 from ..filters import AttendanceFilter, LaborEntryFilter, ProductionEventFilter, ScrapReasonFilter
 from ..idempotency import Answer, IdempotencyKeyError, run_once
 from ..models import Attendance, LaborEntry, ProductionEvent, ScrapReason
 from ..selectors import (
-    WORKED_JOB_STATUSES,
     Station,
     clocked_in_centers,
     downtime_prompts,
     machine_queue,
     operations_for_floor,
-    published_schedule,
     station_of,
 )
 from ..services import CORRECT_LABOR, EXECUTE_OPERATION
@@ -81,18 +80,7 @@ def valid(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dic
 
 def operation_payload(user: Any, operation_id: int) -> dict[str, Any]:
     op = get_object_or_404(operations_for_floor(), pk=operation_id)
-    return _operation(user, op, station_of(user))
-
-
-def _operation(user: Any, op: Operation, station: Station) -> dict[str, Any]:
-    queue_slot = None
-    schedule = published_schedule()
-    if schedule is not None:
-        queue_slot = op.schedule_slots.filter(schedule=schedule).first()
-    eligible = list(
-        WorkCenter.objects.filter(work_center_type_id=op.work_center_type_id, is_active=True).order_by("code")
-    )
-    return payloads.operation(op, user, station, slot=queue_slot, eligible=eligible)
+    return payloads.operations([op], user, station_of(user))[0]
 
 
 class FloorView(APIView):
@@ -148,27 +136,23 @@ class QueueView(FloorView):
     def get(self, request: Request) -> Response:
         rule = str(request.query_params.get("rule", ""))
         wanted = request.query_params.get("work_center")
+        mine = clocked_in_centers(request.user)
+        station = Station.of(mine)
+        centers = mine
         if wanted:
             if not str(wanted).isdigit():
                 return Response({"detail": "work_center must be an id.", "code": "invalid"}, status=400)
             centers = [get_object_or_404(WorkCenter, pk=int(wanted), is_active=True)]
-        else:
-            centers = clocked_in_centers(request.user)
-        station = station_of(request.user)
         lists = []
         for wc in centers:
             queue = machine_queue(wc, rule=rule)
-            eligible = list(WorkCenter.objects.filter(work_center_type_id=wc.work_center_type_id, is_active=True))
             lists.append(
                 {
                     **payloads.machine(wc),
                     "rule": queue.rule,
                     "diverged": queue.diverged,
                     "why": queue.why,
-                    "entries": [
-                        payloads.operation(op, request.user, station, slot=queue.planned.get(op.pk), eligible=eligible)
-                        for op in queue.entries
-                    ],
+                    "entries": payloads.operations(queue.entries, request.user, station),
                 }
             )
         return Response({"work_centers": lists})
@@ -179,9 +163,9 @@ class FloorJobView(FloorView):
     def get(self, request: Request, pk: int) -> Response:
         job = get_object_or_404(Job, pk=pk)
         station = station_of(request.user)
-        ops = operations_for_floor().filter(job=job).order_by("sequence")
+        ops = list(operations_for_floor().filter(job=job).order_by("sequence"))
         return Response(
-            {"id": job.pk, "number": job.number, "operations": [_operation(request.user, op, station) for op in ops]}
+            {"id": job.pk, "number": job.number, "operations": payloads.operations(ops, request.user, station)}
         )
 
 
@@ -198,7 +182,9 @@ class FloorOperationViewSet(viewsets.GenericViewSet[Operation]):
 
     def get_queryset(self) -> QuerySet[Operation]:
         return (
-            operations_for_floor().filter(job__status__in=WORKED_JOB_STATUSES).exclude(status=OperationStatus.CANCELLED)
+            operations_for_floor()
+            .filter(job__status__in=PLANNED_JOB_STATUSES)
+            .exclude(status=OperationStatus.CANCELLED)
         )
 
     @extend_schema(responses=OpenApiTypes.OBJECT)

@@ -170,9 +170,7 @@ class Command(BaseCommand):
             with private_broker() as url:
                 report = self._measure(url, options)
         else:
-            report = self._measure(
-                options["broker"] or getattr(settings, "MQTT_URL", "") or "mqtt://127.0.0.1:1883", options
-            )
+            report = self._measure(options["broker"] or settings.MQTT_URL or "mqtt://127.0.0.1:1883", options)
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
         else:

@@ -178,7 +178,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _broker(option: str) -> str:
-        url = option or getattr(settings, "MQTT_URL", "") or DEFAULT_BROKER
+        url = option or settings.MQTT_URL or DEFAULT_BROKER
         try:
             BrokerAddress.parse(url)
         except ValueError as exc:
@@ -189,7 +189,7 @@ class Command(BaseCommand):
     def _check_services() -> None:
         """Other processes must reach the same channel layer and database as this one."""
         backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-        if not getattr(settings, "REDIS_URL", "") or "channels_redis" not in backend:
+        if not settings.REDIS_URL or "channels_redis" not in backend:
             raise CommandError(
                 "Set REDIS_URL (redis://127.0.0.1:6379/0): the in-memory channel layer cannot carry a push "
                 "from the ingest process to daphne."

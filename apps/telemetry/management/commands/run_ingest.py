@@ -31,7 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        url: str = options["broker"] or getattr(settings, "MQTT_URL", "")
+        url: str = options["broker"] or settings.MQTT_URL
         if not url:
             raise CommandError("No MQTT broker configured: set MQTT_URL or pass --broker mqtt://host:1883.")
         if not logging.getLogger().handlers:

@@ -79,7 +79,7 @@ class Command(BaseCommand):
         specs = [spec_of(wc) for wc in work_centers]
         calendars = {wc.code: WorkCenterCalendar(wc) for wc in work_centers}
 
-        url: str = options["broker"] or ("" if options["in_process"] else getattr(settings, "MQTT_URL", ""))
+        url: str = options["broker"] or ("" if options["in_process"] else settings.MQTT_URL)
         make_sink: Callable[[OnCommand], Sink]
         if url:
             try:
