@@ -8,6 +8,7 @@ from apps.core.api import notifications as notifications_api
 from apps.core.api import urls as core_api
 from apps.inventory.api import urls as inventory_api
 from apps.machines.api import urls as machines_api
+from apps.reports.api import urls as reports_api
 from apps.routings.api import urls as routings_api
 from apps.scheduling.api import urls as scheduling_api
 from apps.shopfloor.api import urls as shopfloor_api
@@ -24,6 +25,7 @@ for app_api in (
     routings_api,
     scheduling_api,
     shopfloor_api,
+    reports_api,
 ):
     app_api.register(router)
 
@@ -31,5 +33,6 @@ urlpatterns = [
     path("", include(accounts_api.urlpatterns)),
     path("", include(shopfloor_api.urlpatterns)),
     path("", include(notifications_api.urlpatterns)),
+    path("", include(reports_api.urlpatterns)),
     path("", include(router.urls)),
 ]

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_guid",
     "channels",
+    "django_celery_beat",
     "apps.core",
     "apps.accounts",
     "apps.machines",
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "apps.routings",
     "apps.scheduling",
     "apps.shopfloor",
+    "apps.reports",
     "apps.telemetry",
 ]
 
@@ -183,7 +185,9 @@ CELERY_BEAT_SCHEDULE = {
     "telemetry-rollups": {"task": "telemetry.roll_up_hours", "schedule": 600, "kwargs": {"hours": 2}},
     "prune-idempotency-keys": {"task": "shopfloor.prune_idempotent_actions", "schedule": 24 * 3600},
 }
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat reads its schedule from the database (django-celery-beat): report schedules made on the pages
+# become periodic tasks there, and the static entries above are copied into its tables at start-up.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 MQTT_URL = env.str("MQTT_URL", default="")
 # Raw telemetry samples are kept this many days (hourly roll-ups stay); see docs/telemetry-storage.md.
@@ -209,6 +213,12 @@ WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
 WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
 WEBPUSH_CONTACT = env.str("WEBPUSH_CONTACT", default="")
 TRAVELER_PAGE_SIZE = env.str("TRAVELER_PAGE_SIZE", default="A4")
+
+# --- Reports ----------------------------------------------------------------------------------
+# A scheduled report's e-mail is tried again this many times, this many seconds apart, while the
+# mail server refuses it; then its deliveries are marked failed with the server's answer.
+REPORT_DELIVERY_MAX_RETRIES = env.int("REPORT_DELIVERY_MAX_RETRIES", default=3)
+REPORT_DELIVERY_RETRY_SECONDS = env.int("REPORT_DELIVERY_RETRY_SECONDS", default=60)
 
 # --- Authentication, accounts, 2FA, SSO -----------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -321,6 +331,8 @@ SPECTACULAR_SETTINGS = {
         "PartFileKindEnum": "apps.routings.choices.PartFileKind",
         "ProductionEventKindEnum": "apps.shopfloor.choices.EventKind",
         "IssueKindEnum": "apps.shopfloor.choices.IssueKind",
+        "ReportRunStatusEnum": "apps.reports.choices.RunStatus",
+        "ReportDeliveryStatusEnum": "apps.reports.choices.DeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -341,6 +353,11 @@ USE_I18N = True
 USE_TZ = True
 # Stored in UTC (USE_TZ); shown in the plant's own time zone, which shift calendars also use.
 PLANT_TIME_ZONE = env.str("PLANT_TIME_ZONE", default="America/Chicago")
+# The plant's name and logo (an SVG file) on report covers.
+PLANT_NAME = env.str("PLANT_NAME", default="Demo sheet-metal plant")
+PLANT_LOGO_SVG = env.str("PLANT_LOGO_SVG", default=str(BASE_DIR / "static" / "img" / "logo.svg"))
+# Schedule adherence: an operation finished up to this many minutes after its plan is on time.
+REPORT_ADHERENCE_TOLERANCE_MINUTES = env.int("REPORT_ADHERENCE_TOLERANCE_MINUTES", default=15)
 TIME_ZONE = PLANT_TIME_ZONE
 
 # --- Static and media files -----------------------------------------------------------------

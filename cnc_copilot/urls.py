@@ -30,6 +30,7 @@ urlpatterns = [
     path("data/", include("apps.routings.imports.urls")),
     path("scheduling/", include("apps.scheduling.urls")),
     path("shop/", include("apps.shopfloor.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cnc_copilot.api")),

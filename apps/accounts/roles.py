@@ -72,6 +72,9 @@ _RESOLVE_ISSUES = {"shopfloor.resolve_issuereport"}
 # Raw telemetry (samples, roll-ups, gaps, rejected messages): for the people who chase a machine's data.
 _TELEMETRY_VIEW = _model_perms("telemetry", "view", "sample", "sampleblock", "hourlyrollup", "streamgap", "deadletter")
 
+# OEE dashboards and the report archive: everyone who runs or supports the floor, not operators.
+_REPORTS_READ = {"reports.view_oee", "reports.view_oeetarget", "reports.view_reportrun", "reports.view_reportdelivery"}
+
 # Supervisors also edit the schedule, create jobs, view reports, trigger the advisor, and read
 # the log panel and the background jobs.
 _SUPERVISOR = (
@@ -87,8 +90,10 @@ _SUPERVISOR = (
         "routings.split_job",
         "scheduling.change_scheduleslot",
         "shopfloor.correct_labor",
+        "reports.add_reportrun",
     }
     | _RESOLVE_ISSUES
+    | _REPORTS_READ
 )
 
 # Planners work the schedule like supervisors, and bring in and release the week's jobs.
@@ -100,12 +105,13 @@ _PLANNER = _SUPERVISOR | {
 }
 
 # Quality and maintenance staff see what operators see plus their own areas and the log panel.
-_QUALITY = _OPERATOR | _RESOLVE_ISSUES | {"core.view_operatorlogrecord"}
+_QUALITY = _OPERATOR | _RESOLVE_ISSUES | _REPORTS_READ | {"core.view_operatorlogrecord"}
 # Maintenance also reads raw telemetry and may write to a machine over OPC UA (the one audited write path).
 _MAINTENANCE = (
     _OPERATOR
     | _TELEMETRY_VIEW
     | _RESOLVE_ISSUES
+    | _REPORTS_READ
     | {"core.view_operatorlogrecord", "telemetry.write_opcua"}
     | _model_perms("machines", "add change", "calendarexception")
 )
@@ -133,6 +139,10 @@ _PRODUCTION_MANAGER = (
     | _model_perms("routings", "add change", "customer", "part", "partfile", "routingstep")
     | _model_perms("machines", "add change", "downtimereason", "displaytoken")
     | _model_perms("shopfloor", "add change", "scrapreason")
+    # Report schedules, the plant's OEE targets, and retrying a failed delivery.
+    | _model_perms("reports", "view add change delete", "reportschedule")
+    | _model_perms("reports", "add change delete", "oeetarget")
+    | {"reports.change_reportrun"}
     | {"machines.view_displaytoken", "machines.change_machinestateinterval", "telemetry.delete_deadletter"}
     | {
         "routings.delete_partfile",

@@ -129,8 +129,8 @@ def working_intervals(
         interval = (exc.start.astimezone(UTC), exc.end.astimezone(UTC))
         (added if exc.kind == ExceptionKind.OVERTIME else removed).append(interval)
 
-    working = _subtract(_merge(added), _merge(removed))
-    return _merge((max(s, lo), min(e, hi)) for s, e in working)
+    working = subtract(merge(added), merge(removed))
+    return merge((max(s, lo), min(e, hi)) for s, e in working)
 
 
 def working_minutes(intervals: Iterable[Interval]) -> int:
@@ -185,8 +185,8 @@ def _shift_intervals(shifts: Sequence[Shift], tz: ZoneInfo, lo: datetime, hi: da
             if weekday != day.weekday():
                 continue
             work_utc = [_wall_span_to_utc(midnight, work, tz)]
-            breaks_utc = _merge(_wall_span_to_utc(midnight, b, tz) for b in breaks)
-            result.extend(_subtract(work_utc, breaks_utc))
+            breaks_utc = merge(_wall_span_to_utc(midnight, b, tz) for b in breaks)
+            result.extend(subtract(work_utc, breaks_utc))
         day += _DAY
     return result
 
@@ -219,7 +219,7 @@ def _gap_end(wall: datetime, tz: ZoneInfo) -> datetime:
     return after
 
 
-def _merge(intervals: Iterable[Interval]) -> list[Interval]:
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sort, drop empty intervals, and join overlapping or touching ones."""
     merged: list[Interval] = []
     for start, end in sorted(intervals):
@@ -232,7 +232,7 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def _subtract(base: list[Interval], cuts: list[Interval]) -> list[Interval]:
+def subtract(base: list[Interval], cuts: list[Interval]) -> list[Interval]:
     """Remove `cuts` from `base`; both must be sorted and merged."""
     result: list[Interval] = []
     for start, end in base:

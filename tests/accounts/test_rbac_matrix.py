@@ -29,6 +29,8 @@ MUTATION_SAMPLES: dict[str, str] = {
     "publishSchedule": 'publishSchedule(id: "999999") { schedule { id } }',
     "moveScheduleSlot": 'moveScheduleSlot(id: "999999", workCenter: "1", start: "2026-01-05T06:00:00+00:00") '
     "{ slot { id } conflicts { kind message } }",
+    "requestReportRun": 'requestReportRun(report: "no-such-report", firstDay: "2026-01-05", lastDay: "2026-01-04") '
+    "{ run { id } }",
 }
 
 ALL_ROUTES = routes()

@@ -48,7 +48,7 @@ class Command(BaseCommand):
             commands.append(
                 [
                     *(sys.executable, "-m", "celery", "-A", "cnc_copilot", "worker", "--beat"),
-                    *("--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME, "--loglevel", "INFO"),
+                    *("--loglevel", "INFO"),
                     *("--pool", "threads", "--concurrency", "2"),
                 ]
             )

@@ -1,0 +1,196 @@
+"""OEE figures for a plant, a department or a machine over a period: what the dashboards, the reports and
+the API show, computed once here from the selectors' inputs and the pure `oee` and `analytics` modules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.machines import calendar
+from apps.machines.selectors import plant_time_zone
+
+from . import analytics, oee
+from .selectors import Scope, machine_inputs
+
+WORLD_CLASS = Decimal("0.85")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Plant-local days `first_day`..`last_day`; a period that reaches today ends now."""
+
+    first_day: date
+    last_day: date
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of_days(cls, first_day: date, last_day: date, *, now: datetime | None = None) -> Period:
+        now = now or timezone.now()
+        start, end = calendar.day_span(first_day, last_day, plant_time_zone())
+        return cls(first_day, last_day, start, min(end, max(now, start)))
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    @property
+    def label(self) -> str:
+        if self.first_day == self.last_day:
+            return self.first_day.isoformat()
+        return f"{self.first_day.isoformat()} – {self.last_day.isoformat()}"
+
+
+@dataclass(frozen=True)
+class MachineFigures:
+    machine: oee.MachineInput
+    figures: oee.OeeFigures
+    trend: tuple[tuple[oee.Window, oee.OeeFigures], ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """A department: its machines' figures combined from their sums."""
+
+    label: str
+    figures: oee.OeeFigures
+    machines: tuple[MachineFigures, ...]
+
+
+@dataclass(frozen=True)
+class PlantFigures:
+    period: Period
+    scope: Scope
+    granularity: oee.Granularity
+    shift_name: str
+    plant: oee.OeeFigures
+    departments: tuple[GroupFigures, ...]
+    machines: tuple[MachineFigures, ...]
+    trend: tuple[tuple[oee.Window, oee.OeeFigures], ...]
+    shifts: tuple[tuple[str, oee.OeeFigures], ...]
+    pareto_by_reason: tuple[analytics.ParetoRow, ...]
+    pareto_by_machine: tuple[analytics.ParetoRow, ...]
+    pareto_by_department: tuple[analytics.ParetoRow, ...]
+    shift_names: tuple[str, ...]
+
+
+def default_granularity(period: Period) -> oee.Granularity:
+    if period.days <= 2:
+        return oee.Granularity.SHIFT
+    if period.days <= 45:
+        return oee.Granularity.DAY
+    if period.days <= 200:
+        return oee.Granularity.WEEK
+    return oee.Granularity.MONTH
+
+
+def plant_figures(
+    period: Period,
+    scope: Scope | None = None,
+    *,
+    granularity: oee.Granularity | None = None,
+    shift_name: str = "",
+    settings: oee.OeeSettings | None = None,
+) -> PlantFigures:
+    """Everything the plant and department dashboards and the OEE report show, in a constant number of queries.
+
+    With `shift_name`, every figure covers only that shift's occurrences in the period (e.g. the night shift).
+    """
+    scope = scope or Scope()
+    settings = settings or oee.OeeSettings()
+    granularity = granularity or default_granularity(period)
+    tz = plant_time_zone()
+    inputs = machine_inputs(scope, period.start, period.end, now=period.end)
+    shift_names = tuple(sorted({o.name for machine in inputs for o in machine.shifts}))
+
+    machines: list[MachineFigures] = []
+    by_window: dict[oee.Window, list[oee.OeeFigures]] = defaultdict(list)
+    by_shift: dict[str, list[oee.OeeFigures]] = defaultdict(list)
+    for machine in inputs:
+        shift_windows = oee.period_windows(period.start, period.end, oee.Granularity.SHIFT, tz, machine.shifts)
+        per_shift = [
+            (w, f, _shift_of(w, machine.shifts)) for w, f in oee.oee_by_period(machine, shift_windows, settings)
+        ]
+        for _window, figures, name in per_shift:
+            by_shift[name].append(figures)
+        if shift_name:
+            total = oee.combine([f for _w, f, name in per_shift if name == shift_name])
+        else:
+            total = oee.machine_oee(machine, period.start, period.end, settings)
+        if granularity is oee.Granularity.SHIFT:
+            trend = [(w, f) for w, f, name in per_shift if not shift_name or name == shift_name]
+        else:
+            windows = oee.period_windows(period.start, period.end, granularity, tz, machine.shifts)
+            trend = oee.oee_by_period(machine, windows, settings)
+        for window, figures in trend:
+            by_window[window].append(figures)
+        machines.append(MachineFigures(machine, total, tuple(trend)))
+
+    pieces = [piece for m in machines for piece in m.figures.pieces]
+    machine_labels = {m.machine.machine_id: m.machine.code for m in machines}
+    department_labels = {m.machine.machine_id: m.machine.department for m in machines}
+    return PlantFigures(
+        period=period,
+        scope=scope,
+        granularity=granularity,
+        shift_name=shift_name,
+        plant=oee.combine([m.figures for m in machines]),
+        departments=tuple(_by_department(machines)),
+        machines=tuple(machines),
+        trend=tuple(sorted(((w, oee.combine(f)) for w, f in by_window.items()), key=lambda row: row[0].start)),
+        shifts=tuple((name, oee.combine(by_shift[name])) for name in sorted(by_shift)),
+        pareto_by_reason=tuple(analytics.pareto(analytics.downtime_items(pieces, by="reason"))),
+        pareto_by_machine=tuple(
+            analytics.pareto(analytics.downtime_items(pieces, by="machine", machine_labels=machine_labels))
+        ),
+        pareto_by_department=tuple(
+            analytics.pareto(analytics.downtime_items(pieces, by="department", department_labels=department_labels))
+        ),
+        shift_names=shift_names,
+    )
+
+
+def _by_department(machines: Sequence[MachineFigures]) -> list[GroupFigures]:
+    groups: dict[str, list[MachineFigures]] = defaultdict(list)
+    for m in machines:
+        groups[m.machine.department].append(m)
+    return [
+        GroupFigures(label=name, figures=oee.combine([m.figures for m in members]), machines=tuple(members))
+        for name, members in groups.items()
+    ]
+
+
+def _shift_of(window: oee.Window, shifts: Sequence[oee.ShiftOccurrence]) -> str:
+    """The name of the shift a shift window belongs to (the window is that occurrence, clipped)."""
+    for occurrence in shifts:
+        if occurrence.start < window.end and window.start < occurrence.end:
+            return occurrence.name
+    return _("No shift")
+
+
+def machine_period(
+    machine_id: int, period: Period, settings: oee.OeeSettings | None = None
+) -> tuple[oee.MachineInput, oee.OeeFigures, list[tuple[oee.Window, oee.OeeFigures]]]:
+    """One machine's figures with their drill-down, and its figures per shift."""
+    settings = settings or oee.OeeSettings()
+    inputs = machine_inputs(Scope(work_center_ids=(machine_id,)), period.start, period.end, now=period.end)
+    if not inputs:
+        raise LookupError(machine_id)
+    machine = inputs[0]
+    tz = plant_time_zone()
+    figures = oee.machine_oee(machine, period.start, period.end, settings)
+    windows = oee.period_windows(period.start, period.end, oee.Granularity.SHIFT, tz, machine.shifts)
+    return machine, figures, oee.oee_by_period(machine, windows, settings)
+
+
+def recent_days(days: int, *, now: datetime | None = None) -> Period:
+    now = now or timezone.now()
+    today = timezone.localtime(now, plant_time_zone()).date()
+    return Period.of_days(today - timedelta(days=days - 1), today, now=now)

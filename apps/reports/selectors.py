@@ -1,0 +1,211 @@
+"""What the OEE computation reads from the database: state intervals, shift calendars and counts.
+
+Everything is turned into `oee` dataclasses here, in a fixed number of queries whatever the number of
+machines, so that the pure module does the arithmetic and the pages, reports and API share it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Min, Q, QuerySet
+from django.utils import timezone
+
+from apps.machines import calendar
+from apps.machines.choices import ExceptionKind
+from apps.machines.models import MachineStateInterval, Shift, ShiftCalendar, WorkCenter
+from apps.machines.selectors import calendar_inputs_for, plant_time_zone, shift_from_row
+from apps.shopfloor.choices import EventKind
+from apps.shopfloor.models import ProductionEvent
+
+from . import oee
+
+Interval = tuple[datetime, datetime]
+
+# Shift occurrences are looked up this far beyond the window, so that a night shift which began the
+# evening before keeps its own name and date.
+_SHIFT_MARGIN = timedelta(days=1)
+_REMOVING = frozenset({calendar.ExceptionKind.HOLIDAY, calendar.ExceptionKind.SHUTDOWN})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which machines a figure covers: all active ones, one department's, or a list."""
+
+    department_id: int | None = None
+    work_center_ids: tuple[int, ...] = ()
+
+    def work_centers(self) -> QuerySet[WorkCenter]:
+        centers = WorkCenter.objects.filter(is_active=True).select_related("department")
+        if self.department_id is not None:
+            centers = centers.filter(department_id=self.department_id)
+        if self.work_center_ids:
+            centers = centers.filter(pk__in=self.work_center_ids)
+        return centers.order_by("department__sequence", "code")
+
+
+def machine_inputs(
+    scope: Scope, start: datetime, end: datetime, *, now: datetime | None = None
+) -> list[oee.MachineInput]:
+    """One `MachineInput` per machine in `scope`, for [start, end), in seven queries."""
+    now = now or timezone.now()
+    centers = list(scope.work_centers())
+    if not centers:
+        return []
+    shifts = _shift_occurrences(centers, start, end)
+    spans = _state_spans(centers, start, end, now)
+    counts = _counts(centers, start, end)
+    return [
+        oee.MachineInput(
+            machine_id=wc.pk,
+            code=wc.code,
+            name=wc.name,
+            department=wc.department.name,
+            shifts=shifts[wc.pk].occurrences,
+            breaks=shifts[wc.pk].breaks,
+            planned_maintenance=shifts[wc.pk].maintenance,
+            spans=spans.get(wc.pk, ()),
+            counts=counts.get(wc.pk, ()),
+        )
+        for wc in centers
+    ]
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    occurrences: tuple[oee.ShiftOccurrence, ...]
+    breaks: tuple[Interval, ...]
+    maintenance: tuple[Interval, ...]
+
+
+def _shift_occurrences(centers: Sequence[WorkCenter], start: datetime, end: datetime) -> dict[int, _Calendar]:
+    """Named shift occurrences, their breaks and planned maintenance, per machine.
+
+    Holidays and shutdowns remove shift time (nothing was planned); overtime adds an occurrence of its
+    own; maintenance stays inside the shift as planned downtime, which OEE reports separately.
+    """
+    tz = plant_time_zone()
+    lo, hi = start - _SHIFT_MARGIN, end + _SHIFT_MARGIN
+    inputs = calendar_inputs_for(centers, lo, hi)
+    default_id = None
+    if any(wc.calendar_id is None for wc in centers):
+        default_id = ShiftCalendar.objects.filter(is_plant_default=True).values_list("pk", flat=True).first()
+    rows_by_calendar: dict[int, list[Shift]] = defaultdict(list)
+    calendar_ids = {wc.calendar_id or default_id for wc in centers} - {None}
+    for row in (
+        Shift.objects.filter(calendar_id__in=calendar_ids).prefetch_related("breaks").order_by("weekday", "start")
+    ):
+        rows_by_calendar[row.calendar_id].append(row)
+
+    result: dict[int, _Calendar] = {}
+    for wc in centers:
+        machine_inputs_ = inputs.get(wc.pk)
+        rows = rows_by_calendar.get(wc.calendar_id or default_id or 0, [])
+        if machine_inputs_ is None or not rows:
+            result[wc.pk] = _Calendar((), (), ())
+            continue
+        exceptions = machine_inputs_.exceptions
+        removing = [exc for exc in exceptions if exc.kind in _REMOVING]
+        occurrences: list[oee.ShiftOccurrence] = []
+        breaks: list[Interval] = []
+        for row in rows:
+            whole = calendar.Shift(weekday=row.weekday, start=row.start, end=row.end)
+            with_breaks = shift_from_row(row)
+            for occurrence_start, occurrence_end in calendar.working_intervals([whole], removing, tz, lo, hi):
+                occurrences.append(oee.ShiftOccurrence(row.name, occurrence_start, occurrence_end))
+            if with_breaks.breaks:
+                worked = calendar.working_intervals([with_breaks], removing, tz, lo, hi)
+                breaks.extend(calendar.subtract(calendar.working_intervals([whole], removing, tz, lo, hi), worked))
+        for exc in exceptions:
+            if exc.kind == calendar.ExceptionKind.OVERTIME:
+                occurrences.append(oee.ShiftOccurrence(str(ExceptionKind.OVERTIME.label), exc.start, exc.end))
+        maintenance = [(exc.start, exc.end) for exc in exceptions if exc.kind == calendar.ExceptionKind.MAINTENANCE]
+        result[wc.pk] = _Calendar(
+            tuple(sorted((o for o in occurrences if o.end > start and o.start < end), key=lambda o: o.start)),
+            tuple(calendar.merge(breaks)),
+            tuple(calendar.merge(maintenance)),
+        )
+    return result
+
+
+def _state_spans(
+    centers: Sequence[WorkCenter], start: datetime, end: datetime, now: datetime
+) -> dict[int, list[oee.StateSpan]]:
+    """Whole (unclipped) state intervals overlapping the window: a stop's full length decides small or not."""
+    rows = (
+        MachineStateInterval.objects.filter(work_center__in=centers, started_at__lt=end)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
+        .select_related("reason")
+        .order_by("work_center_id", "started_at")
+    )
+    spans: dict[int, list[oee.StateSpan]] = defaultdict(list)
+    for row in rows:
+        row_end = row.ended_at or now
+        if row_end <= row.started_at:
+            continue
+        reason = row.reason
+        spans[row.work_center_id].append(
+            oee.StateSpan(
+                start=row.started_at,
+                end=row_end,
+                state=row.state,
+                reason_code=reason.code if reason else "",
+                reason_name=str(reason) if reason else "",
+                reason_planned=bool(reason and reason.is_planned),
+                source_id=row.pk,
+            )
+        )
+    return spans
+
+
+def _counts(centers: Sequence[WorkCenter], start: datetime, end: datetime) -> dict[int, list[oee.CountRecord]]:
+    """Good and scrap parts reported on the floor, each with its routing standard as the ideal cycle.
+
+    Scrap reported before the operation's run started (during setup, first-off parts) is a start-up reject.
+    """
+    events = list(
+        ProductionEvent.objects.filter(
+            work_center__in=centers,
+            at__gte=start,
+            at__lt=end,
+            kind__in=(EventKind.REPORT, EventKind.COMPLETE),
+        )
+        .filter(Q(quantity_good__gt=0) | Q(quantity_scrap__gt=0))
+        .select_related("operation", "work_center")
+        .order_by("at", "pk")
+    )
+    run_started = dict(
+        ProductionEvent.objects.filter(
+            operation_id__in={event.operation_id for event in events}, kind=EventKind.START_RUN
+        )
+        .values("operation_id")
+        .annotate(first=Min("at"))
+        .values_list("operation_id", "first")
+    )
+    counts: dict[int, list[oee.CountRecord]] = defaultdict(list)
+    for event in events:
+        first_run = run_started.get(event.operation_id)
+        counts[event.work_center_id].append(
+            oee.CountRecord(
+                at=event.at,
+                good=event.quantity_good,
+                scrap=event.quantity_scrap,
+                ideal_cycle_seconds=ideal_cycle_seconds(
+                    event.operation.run_minutes_per_unit, event.work_center.efficiency
+                ),
+                startup=first_run is None or event.at < first_run,
+                source_id=event.pk,
+            )
+        )
+    return counts
+
+
+def ideal_cycle_seconds(run_minutes_per_unit: Decimal, efficiency: Decimal) -> Decimal:
+    """The routing standard on this machine: a machine of efficiency 1.25 does the unit in 80 % of the time."""
+    if not efficiency:
+        return Decimal(run_minutes_per_unit) * 60
+    return Decimal(run_minutes_per_unit) * 60 / Decimal(efficiency)

@@ -1,0 +1,194 @@
+"""OEE dashboards: the plant, a department and a machine, with date, shift and department filters.
+
+Every chart is server-rendered SVG from `charts`, the same module the PDF reports use; every figure links
+down to the intervals and counts it came from (the machine page).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+
+from apps.core.views_base import RoleRequiredMixin
+from apps.machines.models import Department, WorkCenter
+from apps.machines.selectors import plant_time_zone
+
+from . import charts, oee
+from .figures import WORLD_CLASS, GroupFigures, MachineFigures, PlantFigures, machine_period, plant_figures
+from .periods import DashboardFilterForm, period_from
+from .selectors import Scope
+from .targets import targets_for
+
+VIEW_OEE = "reports.view_oee"
+
+
+def _svg(markup: str) -> SafeString:
+    """`charts` escapes every label it prints, so its SVG goes into the page as it is."""
+    return mark_safe(markup)
+
+
+class PlantDashboardView(RoleRequiredMixin, TemplateView):
+    """The plant (or one department, with `?department=`): OEE, its trend, shifts, machines and losses."""
+
+    required_permission = VIEW_OEE
+    template_name = "reports/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form = DashboardFilterForm(self.request.GET or None)
+        period = period_from(form)
+        data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        department = data.get("department")
+        granularity = oee.Granularity(data["granularity"]) if data.get("granularity") else None
+        figures = plant_figures(
+            period,
+            Scope(department_id=department.pk if department else None),
+            granularity=granularity,
+            shift_name=data.get("shift", ""),
+        )
+        target = targets_for(department_id=department.pk if department else None)
+        context.update(
+            form=form,
+            period=period,
+            department=department,
+            figures=figures,
+            target=target,
+            world_class=WORLD_CLASS,
+            charts=_plant_charts(figures, target.oee),
+            gauges=_gauges(figures.plant, target),
+            paretos=[
+                (_("By reason"), figures.pareto_by_reason),
+                (_("By machine"), figures.pareto_by_machine),
+                (_("By department"), figures.pareto_by_department),
+            ],
+            machine_rows=_machine_rows(self.request, figures),
+            department_rows=_department_rows(self.request, figures),
+            query=self.request.GET.urlencode(),
+        )
+        return context
+
+
+def _machine_rows(request: HttpRequest, figures: PlantFigures) -> list[tuple[MachineFigures, str]]:
+    """Each machine with its page for the same period and shift, where its figures are broken down."""
+    query = request.GET.copy()
+    query.pop("department", None)
+    suffix = f"?{query.urlencode()}" if query else ""
+    return [(m, reverse("reports:machine", args=[m.machine.machine_id]) + suffix) for m in figures.machines]
+
+
+def _department_rows(request: HttpRequest, figures: PlantFigures) -> list[tuple[GroupFigures, str]]:
+    ids = dict(Department.objects.values_list("name", "pk"))
+    rows = []
+    for group in figures.departments:
+        query = request.GET.copy()
+        query["department"] = str(ids.get(group.label, ""))
+        rows.append((group, f"{reverse('reports:dashboard')}?{query.urlencode()}"))
+    return rows
+
+
+def _gauges(figures: oee.OeeFigures, target: Any) -> list[str]:
+    return [
+        _svg(charts.gauge(figures.oee, label=_("OEE"), target=target.oee)),
+        _svg(charts.gauge(figures.availability, label=_("Availability"), target=target.availability)),
+        _svg(charts.gauge(figures.performance, label=_("Performance"), target=target.performance)),
+        _svg(charts.gauge(figures.quality, label=_("Quality"), target=target.quality)),
+    ]
+
+
+def _plant_charts(figures: PlantFigures, target_oee: Any) -> dict[str, Any]:
+    return {
+        "trend": _svg(
+            charts.trend(
+                [(window.label, f.oee) for window, f in figures.trend], title=_("OEE trend"), target=target_oee
+            )
+        ),
+        "machines": _svg(
+            charts.bars(
+                [(m.machine.code, m.figures.oee) for m in figures.machines],
+                title=_("OEE per machine"),
+                target=target_oee,
+            )
+        ),
+        "shifts": _svg(
+            charts.stacked_bars(
+                [name for name, _f in figures.shifts],
+                loss_series([f for _name, f in figures.shifts]),
+                title=_("Losses per shift (minutes)"),
+            )
+        ),
+        "pareto": _svg(
+            charts.pareto(
+                [(row.label, row.minutes, row.cumulative_share) for row in figures.pareto_by_reason[:12]],
+                title=_("Downtime by reason"),
+            )
+        ),
+    }
+
+
+def loss_series(figures: list[oee.OeeFigures]) -> list[tuple[str, list[Any]]]:
+    """The six big losses as chart series, minutes each."""
+    names = [
+        ("breakdown_minutes", _("Breakdowns")),
+        ("setup_minutes", _("Setups and adjustments")),
+        ("small_stop_minutes", _("Small stops")),
+        ("reduced_speed_minutes", _("Reduced speed")),
+        ("startup_reject_minutes", _("Start-up rejects")),
+        ("production_reject_minutes", _("Production rejects")),
+    ]
+    return [(label, [getattr(f, key) if f.has_data else None for f in figures]) for key, label in names]
+
+
+class MachineDashboardView(RoleRequiredMixin, TemplateView):
+    """One machine: gauges, its six big losses, MTBF and MTTR, per shift, and every interval and count behind them."""
+
+    required_permission = VIEW_OEE
+    template_name = "reports/machine.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.work_center = get_object_or_404(WorkCenter.objects.select_related("department"), pk=kwargs["pk"])
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form = DashboardFilterForm(self.request.GET or None)
+        period = period_from(form)
+        try:
+            machine, figures, per_shift = machine_period(self.work_center.pk, period)
+        except LookupError as exc:
+            raise Http404(_("This machine is not active.")) from exc
+        target = targets_for(department_id=self.work_center.department_id, work_center_id=self.work_center.pk)
+        total = max(int((period.end - period.start).total_seconds()), 1)
+        strip = charts.state_strip(
+            [
+                (int((p.start - period.start).total_seconds()), int((p.end - period.start).total_seconds()), p.state)
+                for p in figures.pieces
+            ],
+            total_seconds=total,
+        )
+        context.update(
+            form=form,
+            period=period,
+            work_center=self.work_center,
+            machine=machine,
+            figures=figures,
+            per_shift=per_shift,
+            target=target,
+            gauges=_gauges(figures, target),
+            strip=_svg(strip),
+            losses=_svg(
+                charts.stacked_bars(
+                    [w.label for w, _f in per_shift],
+                    loss_series([f for _w, f in per_shift]),
+                    title=_("Losses per shift (minutes)"),
+                )
+            ),
+            time_zone=plant_time_zone(),
+            query=self.request.GET.urlencode(),
+        )
+        return context
