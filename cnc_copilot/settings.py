@@ -380,8 +380,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- E-mail ---------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# Without EMAIL_URL (a laptop, `make run`) mail is kept as files under var/mail/, one .log per message in
+# MIME form with its attachments, so a scheduled report can be "received" and opened without a mail server.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://")
 vars().update(EMAIL_CONFIG)
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cnc-copilot@localhost")
 
 # --- Logging: developer (console), technical (JSON lines), operator (plain words in the DB) --

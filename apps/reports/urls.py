@@ -10,6 +10,7 @@ urlpatterns = [
     path("schedules/new/", views_schedules.ScheduleFormView.as_view(), name="schedule-create"),
     path("schedules/<int:pk>/", views_schedules.ScheduleFormView.as_view(), name="schedule-update"),
     path("schedules/<int:pk>/delete/", views_schedules.ScheduleDeleteView.as_view(), name="schedule-delete"),
+    path("schedules/<int:pk>/send/", views_schedules.ScheduleSendNowView.as_view(), name="schedule-send"),
     # The archive of runs
     path("runs/", views_schedules.RunListView.as_view(), name="run-list"),
     path("runs/new/", views_schedules.RunRequestView.as_view(), name="run-create"),

@@ -34,6 +34,7 @@ from .services import (
     request_report_run,
     retry_report_delivery,
     save_report_schedule,
+    trigger_report_schedule,
 )
 
 
@@ -134,6 +135,22 @@ class ScheduleDeleteView(RoleRequiredMixin, View):
             request, _("Schedule “%(name)s” deleted; its runs stay in the archive.") % {"name": schedule.name}
         )
         return redirect("reports:schedule-list")
+
+
+class ScheduleSendNowView(RoleRequiredMixin, View):
+    """POST only: do now what beat will do at the schedule's time (a period already sent is not sent again)."""
+
+    required_permission = REQUEST_RUN
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        schedule = get_object_or_404(ReportSchedule, pk=pk)
+        trigger_report_schedule(actor=request.user, schedule_id=schedule.pk)
+        messages.success(
+            request,
+            _("“%(name)s” is being prepared and e-mailed to its recipients; it appears in the archive.")
+            % {"name": schedule.name},
+        )
+        return redirect("reports:run-list")
 
 
 # --- the archive ------------------------------------------------------------------------------------
