@@ -8,7 +8,7 @@ one run always show the same totals.
 A table with many rows (the per-machine-per-day table of a month is 1,200) is printed as a listing: each row one
 line of monospaced text, padded so the columns line up and numbers stay right-aligned, in bands of five rows per
 table row. WeasyPrint spends about a millisecond per table cell, so a real cell per value would take ten seconds
-for such a report; the listing keeps a repeated header row and takes a tenth of that. Small tables, the ones
+for such a report; the listing keeps a repeated header row and takes a fifth of that. Small tables, the ones
 people read first, stay real tables.
 
 WeasyPrint gets no base URL and a fetcher that only accepts `data:` URIs: charts and the logo are inline SVG,
@@ -79,6 +79,8 @@ class PdfTable:
 
 @dataclass(frozen=True)
 class PdfSection:
+    """A section with its tables formatted for the template."""
+
     section: Section
     tables: list[PdfTable]
 
@@ -127,7 +129,7 @@ def listing(
     lines = [*rows, totals] if totals else rows
     widths = []
     for index, (label, numeric) in enumerate(headers):
-        longest = max(len(line[index][0]) for line in lines)
+        longest = max((len(line[index][0]) for line in lines), default=0)
         if not numeric:
             longest = min(longest, LISTING_MAX_TEXT)
         widths.append(max([longest, *(len(word) for word in label.split())]))
@@ -151,6 +153,8 @@ def listing(
 def _listing_line(cells: list[tuple[str, bool]], widths: list[int]) -> str:
     parts = []
     for (text, numeric), width in zip(cells, widths, strict=True):
+        if not numeric:
+            text = " ".join(text.split())  # a line break or tab in a name would break the columns
         if len(text) > width:
             text = text[: width - 1] + "…"
         parts.append(text.rjust(width) if numeric else text.ljust(width))

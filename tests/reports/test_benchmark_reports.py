@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -26,7 +27,8 @@ def test_json_prints_one_record_per_measurement() -> None:
     assert set(pdf) == {"benchmark", "machines", "days", "pages", "seconds", "target_seconds", "ok"}
     assert pdf["benchmark"] == "oee_month_pdf"
     assert (pdf["machines"], pdf["days"], pdf["target_seconds"]) == (3, 2, 3.0)
-    assert pdf["pages"] == 5  # cover, summary, machines, machines by day, downtime
+    # The cover, then four sections that each start a page; the charts' heights decide whether there are more.
+    assert isinstance(pdf["pages"], int) and pdf["pages"] >= 5
     assert isinstance(pdf["seconds"], float) and pdf["seconds"] > 0
     assert isinstance(pdf["ok"], bool)
     assert set(xlsx) == {"benchmark", "rows", "seconds", "target_seconds", "ok"}
@@ -39,9 +41,8 @@ def test_plain_output_is_one_readable_line_per_measurement() -> None:
     lines = run(*SMALL).splitlines()
 
     assert len(lines) == 2
-    assert lines[0].startswith("oee_month_pdf  ") and "3 machines x 2 days, 5 pages" in lines[0]
-    assert lines[1].startswith("samples_xlsx   ") and "500 rows" in lines[1]
-    assert all("(target" in line for line in lines)
+    assert re.match(r"oee_month_pdf  3 machines x 2 days, \d+ pages +\d+\.\d{3} s  \(target 3\.0 s\)", lines[0])
+    assert re.match(r"samples_xlsx   500 rows +\d+\.\d{3} s  \(target 8\.0 s\)", lines[1])
 
 
 @pytest.mark.parametrize("bad", [["--machines", "0"], ["--days", "0"], ["--repeat", "0"], ["--samples", "-1"]])

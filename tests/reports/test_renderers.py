@@ -116,7 +116,11 @@ def pdf_text(content: bytes, tmp_path: Path, *, page: int | None = None) -> str:
 
 
 def page_count(content: bytes) -> int:
-    return len(pypdfium2.PdfDocument(content))
+    document = pypdfium2.PdfDocument(content)
+    try:
+        return len(document)
+    finally:
+        document.close()
 
 
 def workbook(document: ReportDocument) -> openpyxl.Workbook:
@@ -221,11 +225,11 @@ def test_pdf_prints_long_tables_as_an_aligned_listing_with_header_and_totals(tmp
 
 def test_listing_cuts_long_text_and_shrinks_the_font_to_fit_the_page() -> None:
     headers = [("Reason", False), ("Minutes", True)]
-    rows = [[("x" * 60, False), ("1.0", True)], [("short", False), ("12,345.5", True)]]
+    rows = [[("x" * 60, False), ("1.0", True)], [("two\nlines", False), ("12,345.5", True)]]
 
     result = listing(headers, rows, None)
 
-    assert result.bands == ["x" * 39 + "…" + "       1.0\nshort" + " " * 35 + "  12,345.5"]
+    assert result.bands == ["x" * 39 + "…" + "       1.0\ntwo lines" + " " * 31 + "  12,345.5"]
     assert result.columns == [("Reason", False, 40, 2), ("Minutes", True, 8, 0)]
     assert result.characters == 50
     assert result.font_points == Decimal("7.5")
