@@ -25,6 +25,7 @@ demo: migrate
 	$(PY) manage.py create_demo_users
 	$(PY) manage.py load_demo_shop
 	$(PY) manage.py seed_demo_changeovers
+	$(PY) manage.py load_demo_history
 
 run: demo
 	@echo "CNC Copilot at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"

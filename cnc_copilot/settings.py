@@ -358,6 +358,8 @@ PLANT_NAME = env.str("PLANT_NAME", default="Demo sheet-metal plant")
 PLANT_LOGO_SVG = env.str("PLANT_LOGO_SVG", default=str(BASE_DIR / "static" / "img" / "logo.svg"))
 # Schedule adherence: an operation finished up to this many minutes after its plan is on time.
 REPORT_ADHERENCE_TOLERANCE_MINUTES = env.int("REPORT_ADHERENCE_TOLERANCE_MINUTES", default=15)
+# OEE dashboards and the OEE API answer the same question from the cache for this many seconds.
+OEE_CACHE_SECONDS = env.int("OEE_CACHE_SECONDS", default=60)
 TIME_ZONE = PLANT_TIME_ZONE
 
 # --- Static and media files -----------------------------------------------------------------

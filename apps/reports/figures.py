@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.utils import timezone
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.machines import calendar
@@ -114,21 +116,25 @@ def plant_figures(
     by_window: dict[oee.Window, list[oee.OeeFigures]] = defaultdict(list)
     by_shift: dict[str, list[oee.OeeFigures]] = defaultdict(list)
     for machine in inputs:
+        # One pass over the machine's intervals for the whole period, each shift and each trend window.
+        whole = oee.Window(period.label, period.start, period.end)
         shift_windows = oee.period_windows(period.start, period.end, oee.Granularity.SHIFT, tz, machine.shifts)
-        per_shift = [
-            (w, f, _shift_of(w, machine.shifts)) for w, f in oee.oee_by_period(machine, shift_windows, settings)
-        ]
+        trend_windows = (
+            []
+            if granularity is oee.Granularity.SHIFT
+            else oee.period_windows(period.start, period.end, granularity, tz, machine.shifts)
+        )
+        computed = oee.oee_by_period(machine, [whole, *shift_windows, *trend_windows], settings)
+        total = computed[0][1]
+        per_shift = [(w, f, _shift_of(w, machine.shifts)) for w, f in computed[1 : 1 + len(shift_windows)]]
         for _window, figures, name in per_shift:
             by_shift[name].append(figures)
         if shift_name:
             total = oee.combine([f for _w, f, name in per_shift if name == shift_name])
-        else:
-            total = oee.machine_oee(machine, period.start, period.end, settings)
         if granularity is oee.Granularity.SHIFT:
             trend = [(w, f) for w, f, name in per_shift if not shift_name or name == shift_name]
         else:
-            windows = oee.period_windows(period.start, period.end, granularity, tz, machine.shifts)
-            trend = oee.oee_by_period(machine, windows, settings)
+            trend = computed[1 + len(shift_windows) :]
         for window, figures in trend:
             by_window[window].append(figures)
         machines.append(MachineFigures(machine, total, tuple(trend)))
@@ -136,16 +142,26 @@ def plant_figures(
     pieces = [piece for m in machines for piece in m.figures.pieces]
     machine_labels = {m.machine.machine_id: m.machine.code for m in machines}
     department_labels = {m.machine.machine_id: m.machine.department for m in machines}
+    # The drill-down (intervals, counts) stays on the machine pages: dropping it here keeps the answer small
+    # enough to cache and to pickle quickly (a plant-day holds tens of thousands of pieces).
+    lean_machines = [
+        MachineFigures(
+            replace(m.machine, spans=(), counts=()),
+            _lean(m.figures),
+            tuple((w, _lean(f)) for w, f in m.trend),
+        )
+        for m in machines
+    ]
     return PlantFigures(
         period=period,
         scope=scope,
         granularity=granularity,
         shift_name=shift_name,
-        plant=oee.combine([m.figures for m in machines]),
-        departments=tuple(_by_department(machines)),
-        machines=tuple(machines),
-        trend=tuple(sorted(((w, oee.combine(f)) for w, f in by_window.items()), key=lambda row: row[0].start)),
-        shifts=tuple((name, oee.combine(by_shift[name])) for name in sorted(by_shift)),
+        plant=_lean(oee.combine([m.figures for m in machines])),
+        departments=tuple(_by_department(lean_machines)),
+        machines=tuple(lean_machines),
+        trend=tuple(sorted(((w, _lean(oee.combine(f))) for w, f in by_window.items()), key=lambda row: row[0].start)),
+        shifts=tuple((name, _lean(oee.combine(by_shift[name]))) for name in sorted(by_shift)),
         pareto_by_reason=tuple(analytics.pareto(analytics.downtime_items(pieces, by="reason"))),
         pareto_by_machine=tuple(
             analytics.pareto(analytics.downtime_items(pieces, by="machine", machine_labels=machine_labels))
@@ -155,6 +171,43 @@ def plant_figures(
         ),
         shift_names=shift_names,
     )
+
+
+def _lean(figures: oee.OeeFigures) -> oee.OeeFigures:
+    return replace(figures, pieces=(), counts=())
+
+
+def recent_plant_figures(
+    first_day: date,
+    last_day: date,
+    scope: Scope,
+    *,
+    granularity: oee.Granularity | None = None,
+    shift_name: str = "",
+) -> PlantFigures:
+    """`plant_figures` as the dashboards and the API show it: computed at most once per
+    `OEE_CACHE_SECONDS` for the same question, so a wall of screens and many managers cost one computation.
+
+    A finished period does not change (but for a reason given late); today's figures lag by at most that long.
+    """
+    key = "reports:plant:" + ":".join(
+        str(part)
+        for part in (
+            first_day,
+            last_day,
+            scope.department_id,
+            ",".join(map(str, scope.work_center_ids)),
+            granularity or "",
+            shift_name,
+            translation.get_language(),
+        )
+    )
+    found = cache.get(key)
+    if isinstance(found, PlantFigures):
+        return found
+    figures = plant_figures(Period.of_days(first_day, last_day), scope, granularity=granularity, shift_name=shift_name)
+    cache.set(key, figures, timeout=settings.OEE_CACHE_SECONDS)
+    return figures
 
 
 def _by_department(machines: Sequence[MachineFigures]) -> list[GroupFigures]:

@@ -88,9 +88,7 @@ def _shift_occurrences(centers: Sequence[WorkCenter], start: datetime, end: date
     Holidays and shutdowns remove shift time (nothing was planned); overtime adds an occurrence of its
     own; maintenance stays inside the shift as planned downtime, which OEE reports separately.
     """
-    tz = plant_time_zone()
-    lo, hi = start - _SHIFT_MARGIN, end + _SHIFT_MARGIN
-    inputs = calendar_inputs_for(centers, lo, hi)
+    inputs = calendar_inputs_for(centers, start - _SHIFT_MARGIN, end + _SHIFT_MARGIN)
     default_id = None
     if any(wc.calendar_id is None for wc in centers):
         default_id = ShiftCalendar.objects.filter(is_plant_default=True).values_list("pk", flat=True).first()
@@ -102,61 +100,85 @@ def _shift_occurrences(centers: Sequence[WorkCenter], start: datetime, end: date
         rows_by_calendar[row.calendar_id].append(row)
 
     result: dict[int, _Calendar] = {}
+    # Machines on one calendar with the same exceptions (the usual case: plant-wide ones) share the result.
+    computed: dict[tuple[int, tuple[calendar.CalendarException, ...]], _Calendar] = {}
     for wc in centers:
         machine_inputs_ = inputs.get(wc.pk)
-        rows = rows_by_calendar.get(wc.calendar_id or default_id or 0, [])
+        calendar_id = wc.calendar_id or default_id or 0
+        rows = rows_by_calendar.get(calendar_id, [])
         if machine_inputs_ is None or not rows:
             result[wc.pk] = _Calendar((), (), ())
             continue
-        exceptions = machine_inputs_.exceptions
-        removing = [exc for exc in exceptions if exc.kind in _REMOVING]
-        occurrences: list[oee.ShiftOccurrence] = []
-        breaks: list[Interval] = []
-        for row in rows:
-            whole = calendar.Shift(weekday=row.weekday, start=row.start, end=row.end)
-            with_breaks = shift_from_row(row)
-            for occurrence_start, occurrence_end in calendar.working_intervals([whole], removing, tz, lo, hi):
-                occurrences.append(oee.ShiftOccurrence(row.name, occurrence_start, occurrence_end))
-            if with_breaks.breaks:
-                worked = calendar.working_intervals([with_breaks], removing, tz, lo, hi)
-                breaks.extend(calendar.subtract(calendar.working_intervals([whole], removing, tz, lo, hi), worked))
-        for exc in exceptions:
-            if exc.kind == calendar.ExceptionKind.OVERTIME:
-                occurrences.append(oee.ShiftOccurrence(str(ExceptionKind.OVERTIME.label), exc.start, exc.end))
-        maintenance = [(exc.start, exc.end) for exc in exceptions if exc.kind == calendar.ExceptionKind.MAINTENANCE]
-        result[wc.pk] = _Calendar(
-            tuple(sorted((o for o in occurrences if o.end > start and o.start < end), key=lambda o: o.start)),
-            tuple(calendar.merge(breaks)),
-            tuple(calendar.merge(maintenance)),
-        )
+        key = (calendar_id, machine_inputs_.exceptions)
+        if key not in computed:
+            computed[key] = _calendar_of(rows, machine_inputs_.exceptions, start, end)
+        result[wc.pk] = computed[key]
     return result
+
+
+def _calendar_of(
+    rows: Sequence[Shift], exceptions: tuple[calendar.CalendarException, ...], start: datetime, end: datetime
+) -> _Calendar:
+    tz = plant_time_zone()
+    lo, hi = start - _SHIFT_MARGIN, end + _SHIFT_MARGIN
+    removing = [exc for exc in exceptions if exc.kind in _REMOVING]
+    occurrences: list[oee.ShiftOccurrence] = []
+    breaks: list[Interval] = []
+    for row in rows:
+        whole = calendar.Shift(weekday=row.weekday, start=row.start, end=row.end)
+        scheduled = calendar.working_intervals([whole], removing, tz, lo, hi)
+        occurrences.extend(oee.ShiftOccurrence(row.name, begin, finish) for begin, finish in scheduled)
+        with_breaks = shift_from_row(row)
+        if with_breaks.breaks:
+            breaks.extend(calendar.subtract(scheduled, calendar.working_intervals([with_breaks], removing, tz, lo, hi)))
+    for exc in exceptions:
+        if exc.kind == calendar.ExceptionKind.OVERTIME:
+            occurrences.append(oee.ShiftOccurrence(str(ExceptionKind.OVERTIME.label), exc.start, exc.end))
+    maintenance = [(exc.start, exc.end) for exc in exceptions if exc.kind == calendar.ExceptionKind.MAINTENANCE]
+    return _Calendar(
+        tuple(sorted((o for o in occurrences if o.end > start and o.start < end), key=lambda o: o.start)),
+        tuple(calendar.merge(breaks)),
+        tuple(calendar.merge(maintenance)),
+    )
 
 
 def _state_spans(
     centers: Sequence[WorkCenter], start: datetime, end: datetime, now: datetime
 ) -> dict[int, list[oee.StateSpan]]:
-    """Whole (unclipped) state intervals overlapping the window: a stop's full length decides small or not."""
+    """Whole (unclipped) state intervals overlapping the window: a stop's full length decides small or not.
+
+    Read as tuples, not model instances: a busy month is tens of thousands of rows.
+    """
     rows = (
         MachineStateInterval.objects.filter(work_center__in=centers, started_at__lt=end)
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
-        .select_related("reason")
         .order_by("work_center_id", "started_at")
+        .values_list(
+            "pk",
+            "work_center_id",
+            "state",
+            "started_at",
+            "ended_at",
+            "reason__code",
+            "reason__name",
+            "reason__parent__name",
+            "reason__is_planned",
+        )
     )
     spans: dict[int, list[oee.StateSpan]] = defaultdict(list)
-    for row in rows:
-        row_end = row.ended_at or now
-        if row_end <= row.started_at:
+    for pk, work_center_id, state, started_at, ended_at, code, name, parent, planned in rows:
+        row_end = ended_at or now
+        if row_end <= started_at:
             continue
-        reason = row.reason
-        spans[row.work_center_id].append(
+        spans[work_center_id].append(
             oee.StateSpan(
-                start=row.started_at,
+                start=started_at,
                 end=row_end,
-                state=row.state,
-                reason_code=reason.code if reason else "",
-                reason_name=str(reason) if reason else "",
-                reason_planned=bool(reason and reason.is_planned),
-                source_id=row.pk,
+                state=state,
+                reason_code=code or "",
+                reason_name=f"{parent} › {name}" if parent else name or "",
+                reason_planned=bool(planned),
+                source_id=pk,
             )
         )
     return spans
@@ -175,30 +197,35 @@ def _counts(centers: Sequence[WorkCenter], start: datetime, end: datetime) -> di
             kind__in=(EventKind.REPORT, EventKind.COMPLETE),
         )
         .filter(Q(quantity_good__gt=0) | Q(quantity_scrap__gt=0))
-        .select_related("operation", "work_center")
         .order_by("at", "pk")
+        .values_list(
+            "pk",
+            "work_center_id",
+            "operation_id",
+            "at",
+            "quantity_good",
+            "quantity_scrap",
+            "operation__run_minutes_per_unit",
+            "work_center__efficiency",
+        )
     )
     run_started = dict(
-        ProductionEvent.objects.filter(
-            operation_id__in={event.operation_id for event in events}, kind=EventKind.START_RUN
-        )
+        ProductionEvent.objects.filter(operation_id__in={event[2] for event in events}, kind=EventKind.START_RUN)
         .values("operation_id")
         .annotate(first=Min("at"))
         .values_list("operation_id", "first")
     )
     counts: dict[int, list[oee.CountRecord]] = defaultdict(list)
-    for event in events:
-        first_run = run_started.get(event.operation_id)
-        counts[event.work_center_id].append(
+    for pk, work_center_id, operation_id, at, good, scrap, run_minutes, efficiency in events:
+        first_run = run_started.get(operation_id)
+        counts[work_center_id].append(
             oee.CountRecord(
-                at=event.at,
-                good=event.quantity_good,
-                scrap=event.quantity_scrap,
-                ideal_cycle_seconds=ideal_cycle_seconds(
-                    event.operation.run_minutes_per_unit, event.work_center.efficiency
-                ),
-                startup=first_run is None or event.at < first_run,
-                source_id=event.pk,
+                at=at,
+                good=good,
+                scrap=scrap,
+                ideal_cycle_seconds=ideal_cycle_seconds(run_minutes, efficiency),
+                startup=first_run is None or at < first_run,
+                source_id=pk,
             )
         )
     return counts

@@ -103,7 +103,10 @@ def test_bad_filter_dates_are_refused_with_a_message(shop: Shop, client_for: Cal
     assert "The first day must not be after the last day." in response.content.decode()
 
 
-def test_plant_dashboard_queries_do_not_grow_with_machines(shop: Shop, client_for: Callable[[str], Any]) -> None:
+def test_plant_dashboard_queries_do_not_grow_with_machines(
+    shop: Shop, client_for: Callable[[str], Any], settings: Any
+) -> None:
+    settings.OEE_CACHE_SECONDS = 0  # compute every time
     client = client_for("production_manager")
     query = {"first_day": MONDAY.isoformat(), "last_day": MONDAY.isoformat()}
     client.get(reverse("reports:dashboard"), query)
@@ -120,3 +123,15 @@ def test_plant_dashboard_queries_do_not_grow_with_machines(shop: Shop, client_fo
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("reports:dashboard"), query)
     assert len(many) == len(few)
+
+
+def test_the_same_question_is_answered_from_the_cache(shop: Shop, client_for: Callable[[str], Any]) -> None:
+    client = client_for("production_manager")
+    query = {"first_day": MONDAY.isoformat(), "last_day": MONDAY.isoformat()}
+    with CaptureQueriesContext(connection) as first:
+        client.get(reverse("reports:dashboard"), query)
+    with CaptureQueriesContext(connection) as second:
+        page = client.get(reverse("reports:dashboard"), query).content.decode()
+    reads = [q["sql"] for q in second.captured_queries if "machines_machinestateinterval" in q["sql"]]
+    assert any("machines_machinestateinterval" in q["sql"] for q in first.captured_queries)
+    assert reads == [] and "78.1 %" in page

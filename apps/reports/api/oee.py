@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from apps.machines.models import WorkCenter
 
 from .. import oee
-from ..figures import Period, machine_period, plant_figures
+from ..figures import Period, machine_period, recent_plant_figures
 from ..payloads import machine_payload, plant_payload
 from ..periods import DashboardFilterForm
 from ..selectors import Scope
@@ -51,8 +51,9 @@ class PlantOeeView(APIView):
             return form
         data = form.cleaned_data
         department = data.get("department")
-        figures = plant_figures(
-            Period.of_days(data["first_day"], data["last_day"]),
+        figures = recent_plant_figures(
+            data["first_day"],
+            data["last_day"],
             Scope(department_id=department.pk if department else None),
             granularity=oee.Granularity(data["granularity"]) if data.get("granularity") else None,
             shift_name=data.get("shift", ""),

@@ -14,7 +14,7 @@ from apps.machines.models import WorkCenter
 
 from .. import oee
 from ..definitions import ReportParameters
-from ..figures import Period, machine_period, plant_figures
+from ..figures import Period, machine_period, recent_plant_figures
 from ..models import ReportRun
 from ..payloads import machine_payload, plant_payload
 from ..periods import DashboardFilterForm
@@ -76,8 +76,9 @@ class ReportsQuery(graphene.ObjectType):
         check_access(info, VIEW_OEE)
         data = _period_form(**arguments).cleaned_data
         department = data.get("department")
-        figures = plant_figures(
-            Period.of_days(data["first_day"], data["last_day"]),
+        figures = recent_plant_figures(
+            data["first_day"],
+            data["last_day"],
             Scope(department_id=department.pk if department else None),
             granularity=oee.Granularity(data["granularity"]) if data.get("granularity") else None,
             shift_name=data.get("shift", ""),
