@@ -98,6 +98,8 @@ class ReportScheduleForm(ScheduleChecks):
             get_user_model().objects.filter(is_active=True).exclude(email="").order_by("username")
         )
         self.fields["department"].queryset = Department.objects.order_by("name")  # type: ignore[attr-defined]
+        if self.instance.pk is None:
+            self.initial.setdefault("weekday", 0)  # a new weekly schedule goes out on Monday morning
 
 
 class RunRequestForm(forms.Form):

@@ -16,6 +16,8 @@ from apps.machines.selectors import plant_time_zone
 from . import oee
 from .figures import Period
 
+# Without dates the dashboards show the last week: a Monday morning still sees last week's shifts.
+DEFAULT_DAYS = 7
 MAX_DAYS = 400
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
@@ -45,7 +47,7 @@ class DashboardFilterForm(forms.Form):
         data = super().clean() or {}
         today = timezone.localtime(timezone.now(), plant_time_zone()).date()
         last = data.get("last_day") or today
-        first = data.get("first_day") or last - timedelta(days=1)
+        first = data.get("first_day") or last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
             raise forms.ValidationError(_("The first day must not be after the last day."))
         if (last - first).days + 1 > MAX_DAYS:
@@ -58,4 +60,12 @@ def period_from(form: DashboardFilterForm) -> Period:
     if form.is_valid():
         return Period.of_days(form.cleaned_data["first_day"], form.cleaned_data["last_day"])
     today = timezone.localtime(timezone.now(), plant_time_zone()).date()
-    return Period.of_days(today - timedelta(days=1), today)
+    return Period.of_days(today - timedelta(days=DEFAULT_DAYS - 1), today)
+
+
+def filter_form(request: Any) -> DashboardFilterForm:
+    """The filters as asked, or unbound with the default days shown in the date fields."""
+    if request.GET:
+        return DashboardFilterForm(request.GET)
+    today = timezone.localtime(timezone.now(), plant_time_zone()).date()
+    return DashboardFilterForm(initial={"first_day": today - timedelta(days=DEFAULT_DAYS - 1), "last_day": today})

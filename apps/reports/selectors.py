@@ -187,7 +187,8 @@ def _state_spans(
 def _counts(centers: Sequence[WorkCenter], start: datetime, end: datetime) -> dict[int, list[oee.CountRecord]]:
     """Good and scrap parts reported on the floor, each with its routing standard as the ideal cycle.
 
-    Scrap reported before the operation's run started (during setup, first-off parts) is a start-up reject.
+    Scrap reported before the operation's run started, or at that moment (setup, first-off parts), is a start-up
+    reject.
     """
     events = list(
         ProductionEvent.objects.filter(
@@ -224,7 +225,7 @@ def _counts(centers: Sequence[WorkCenter], start: datetime, end: datetime) -> di
                 good=good,
                 scrap=scrap,
                 ideal_cycle_seconds=ideal_cycle_seconds(run_minutes, efficiency),
-                startup=first_run is None or at < first_run,
+                startup=first_run is None or at <= first_run,
                 source_id=pk,
             )
         )

@@ -21,7 +21,7 @@ from apps.machines.selectors import plant_time_zone
 
 from . import charts, oee
 from .figures import WORLD_CLASS, GroupFigures, MachineFigures, PlantFigures, machine_period, recent_plant_figures
-from .periods import DashboardFilterForm, period_from
+from .periods import filter_form, period_from
 from .selectors import Scope
 from .targets import targets_for
 
@@ -41,7 +41,7 @@ class PlantDashboardView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        form = DashboardFilterForm(self.request.GET or None)
+        form = filter_form(self.request)
         period = period_from(form)
         data = form.cleaned_data if form.is_bound and form.is_valid() else {}
         department = data.get("department")
@@ -159,7 +159,7 @@ class MachineDashboardView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        form = DashboardFilterForm(self.request.GET or None)
+        form = filter_form(self.request)
         period = period_from(form)
         try:
             machine, figures, per_shift = machine_period(self.work_center.pk, period)

@@ -251,6 +251,7 @@ def test_seeded_reason_tree() -> None:
         ("no-operator", False),
         ("changeover", False),
         ("planned", True),
+        ("no-work", True),
     ]
     assert list(DowntimeReason.objects.filter(parent__code="waiting").values_list("code", flat=True)) == [
         "waiting-material",

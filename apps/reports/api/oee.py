@@ -24,7 +24,9 @@ from ..selectors import Scope
 VIEW_OEE = "reports.view_oee"
 
 FILTERS = [
-    OpenApiParameter("first_day", OpenApiTypes.DATE, description="First plant-local day (default: yesterday)."),
+    OpenApiParameter(
+        "first_day", OpenApiTypes.DATE, description="First plant-local day (default: 6 days before the last)."
+    ),
     OpenApiParameter("last_day", OpenApiTypes.DATE, description="Last plant-local day, included (default: today)."),
     OpenApiParameter("department", OpenApiTypes.INT, description="Only this department's machines."),
     OpenApiParameter("shift", OpenApiTypes.STR, description='Only this shift, by name (e.g. "1st").'),

@@ -51,7 +51,7 @@ def _period_form(**arguments: Any) -> DashboardFilterForm:
 
 
 PERIOD_ARGUMENTS = {
-    "first_day": graphene.Date(description="First plant-local day (default: yesterday)."),
+    "first_day": graphene.Date(description="First plant-local day (default: six days before the last day)."),
     "last_day": graphene.Date(description="Last plant-local day, included (default: today)."),
 }
 
