@@ -6,12 +6,26 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib.auth.mixins import AccessMixin
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseBase
 
 from .permissions import AUTHENTICATED, PUBLIC
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def refusal(exc: ValidationError | PermissionDenied) -> str:
+    """A service's refusal in words for a page's message."""
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+def form_problems(form: Any) -> str:
+    """A form's errors on one line, each with its field's label, for a message on the page it came from."""
+    parts = []
+    for name, errors in form.errors.items():
+        text = " ".join(str(error) for error in errors)
+        parts.append(f"{form.fields[name].label}: {text}" if name in form.fields else text)
+    return " ".join(parts)
 
 
 def user_may(user: Any, access: str) -> bool:

@@ -10,18 +10,6 @@ class Frequency(models.TextChoices):
     MONTHLY = "monthly", _("Monthly (the previous calendar month)")
 
 
-class Weekday(models.IntegerChoices):
-    """Python's numbering (Monday 0), not cron's (Sunday 0): the services translate."""
-
-    MONDAY = 0, _("Monday")
-    TUESDAY = 1, _("Tuesday")
-    WEDNESDAY = 2, _("Wednesday")
-    THURSDAY = 3, _("Thursday")
-    FRIDAY = 4, _("Friday")
-    SATURDAY = 5, _("Saturday")
-    SUNDAY = 6, _("Sunday")
-
-
 class ReportLanguage(models.TextChoices):
     ENGLISH = "en", _("English")
     SPANISH = "es", _("Spanish")

@@ -14,9 +14,10 @@ from django_celery_beat.models import PeriodicTask
 
 from apps.core.models import Job as BackgroundJob
 from apps.core.models import TimeStampedModel
+from apps.machines.choices import Weekday
 from apps.machines.models import Department, WorkCenter
 
-from .choices import DeliveryStatus, Frequency, ReportLanguage, RunStatus, Weekday
+from .choices import DeliveryStatus, Frequency, ReportLanguage, RunStatus
 from .definitions import REPORTS, report_choices
 
 _RATIO = (MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1")))

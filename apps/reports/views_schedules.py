@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import ListView, View
 
 from apps.core.htmx import render_page
-from apps.core.views_base import RoleRequiredMixin
+from apps.core.views_base import RoleRequiredMixin, form_problems, refusal
 
 from .choices import DeliveryStatus, ReportFormat, RunStatus
 from .definitions import REPORTS
@@ -40,18 +40,6 @@ from .services import (
 
 def report_name(code: str) -> str:
     return str(REPORTS[code].name) if code in REPORTS else code
-
-
-def refusal(exc: ValidationError | PermissionDenied) -> str:
-    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-
-
-def form_problems(form: Any) -> str:
-    parts = []
-    for name, errors in form.errors.items():
-        text = " ".join(str(error) for error in errors)
-        parts.append(f"{form.fields[name].label}: {text}" if name in form.fields else text)
-    return " ".join(parts)
 
 
 # --- schedules --------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import DetailView, ListView, View
 
 from apps.core.htmx import HtmxPartialMixin
-from apps.core.views_base import RoleRequiredMixin
+from apps.core.views_base import RoleRequiredMixin, form_problems, refusal
 
 from .choices import OPEN_JOB_STATUSES, JobStatus
 from .filters import JobFilter, PartFilter
@@ -47,19 +47,6 @@ from .uploads import attachment_response
 VIEW_JOB = "routings.view_job"
 VIEW_PART = "routings.view_part"
 VIEW_PART_FILE = "routings.view_partfile"
-
-
-def refusal(exc: ValidationError | PermissionDenied) -> str:
-    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-
-
-def form_problems(form: forms.Form) -> str:
-    """A form's errors as one message line, each after its field's label."""
-    parts = []
-    for name, errors in form.errors.items():
-        text = " ".join(str(error) for error in errors)
-        parts.append(f"{form.fields[name].label}: {text}" if name in form.fields else text)
-    return " ".join(parts)
 
 
 def step_rows(queryset: QuerySet[Any]) -> QuerySet[Any]:

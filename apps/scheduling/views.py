@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import ListView, TemplateView, View
 
 from apps.core.htmx import HtmxPartialMixin, render_page
-from apps.core.views_base import RoleRequiredMixin
+from apps.core.views_base import RoleRequiredMixin, form_problems, refusal
 
 from . import gantt
 from .choices import ScheduleStatus
@@ -40,18 +40,6 @@ from .services import PLAN, PUBLISH, publish_schedule, start_planning_run
 from .slot_edits import CHANGE_SLOT, SlotConflicts, move_slot
 
 VIEW_SCHEDULE = "scheduling.view_schedule"
-
-
-def refusal(exc: ValidationError | PermissionDenied) -> str:
-    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-
-
-def form_problems(form: Any) -> str:
-    parts = []
-    for name, errors in form.errors.items():
-        text = " ".join(str(error) for error in errors)
-        parts.append(f"{form.fields[name].label}: {text}" if name in form.fields else text)
-    return " ".join(parts)
 
 
 class ScheduleListView(RoleRequiredMixin, HtmxPartialMixin, ListView[Schedule]):
