@@ -228,7 +228,9 @@ def delete_report_schedule(*, actor: Any, schedule_id: int) -> None:
     """Delete a schedule and its beat task; its runs stay in the archive."""
     require_permission(actor, DELETE_SCHEDULE)
     with transaction.atomic():
-        schedule = ReportSchedule.objects.select_for_update().select_related("periodic_task").get(pk=schedule_id)
+        schedule = (
+            ReportSchedule.objects.select_for_update(of=("self",)).select_related("periodic_task").get(pk=schedule_id)
+        )
         task = schedule.periodic_task
         schedule.delete()
         if task is not None:

@@ -460,8 +460,16 @@ def test_schedule_changes_need_permission(db: Any, make_user: Callable[..., Any]
     assert not PeriodicTask.objects.exists()
 
 
-def test_beat_loads_the_static_entries_and_fires_a_report_schedule_at_its_plant_time(db: Any, manager: Any) -> None:
+def test_beat_loads_the_static_entries_and_fires_a_report_schedule_at_its_plant_time(
+    db: Any, manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_celery_beat import schedulers
+
     from cnc_copilot.celery import app
+
+    # Beat closes "old" database connections between reads; inside a test's transaction on PostgreSQL
+    # (CONN_MAX_AGE 0) that would close the very connection the test is using.
+    monkeypatch.setattr(schedulers, "close_old_connections", lambda: None)
 
     schedule = weekly_schedule(manager, weekday=0, send_at=time(6, 30))
 
