@@ -8,7 +8,7 @@ floor thinks; every concrete occurrence is converted to UTC.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -46,6 +46,8 @@ class Shift:
     start: time
     end: time
     breaks: tuple[Break, ...] = ()
+    # What the plant calls it ("1st shift"), for reports per shift; two shifts are equal whatever their names.
+    name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         _require_wall_clock(self, self.start, self.end)

@@ -136,6 +136,7 @@ def shift_from_row(row: Shift) -> calendar.Shift:
         start=row.start,
         end=row.end,
         breaks=tuple(calendar.Break(b.start, b.end) for b in row.breaks.all()),
+        name=row.name,
     )
 
 

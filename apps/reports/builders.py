@@ -29,7 +29,16 @@ from apps.shopfloor.models import ProductionEvent, ScrapReason
 from . import analytics, charts, oee
 from .definitions import ReportDefinition, ReportParameters, register
 from .documents import Cell, ChartHint, Column, ColumnKind, Figure, ReportDocument, Section, Table, Total
-from .figures import WORLD_CLASS, Period, plant_figures
+from .figures import (
+    SIX_BIG_LOSSES,
+    WORLD_CLASS,
+    Period,
+    chart_words,
+    loss_minutes,
+    loss_series,
+    percent,
+    plant_figures,
+)
 from .selectors import Scope
 from .targets import targets_for
 
@@ -49,18 +58,6 @@ def in_language(build: Builder) -> Builder:
             return build(parameters)
 
     return wrapper
-
-
-def words() -> charts.Wording:
-    return charts.Wording(
-        no_data=_("No data"),
-        no_value=_("no data"),
-        target=_("Target"),
-        world_class=_("World class"),
-        minutes=_("Minutes"),
-        minutes_unit=_("min"),
-        cumulative=_("Cumulative %"),
-    )
 
 
 @cache
@@ -129,31 +126,13 @@ def _figure_columns(first: Column) -> list[Column]:
     ]
 
 
-LOSSES = (
-    ("breakdown_minutes", gettext_lazy("Breakdowns")),
-    ("setup_minutes", gettext_lazy("Setups and adjustments")),
-    ("small_stop_minutes", gettext_lazy("Small stops")),
-    ("reduced_speed_minutes", gettext_lazy("Reduced speed")),
-    ("startup_reject_minutes", gettext_lazy("Start-up rejects")),
-    ("production_reject_minutes", gettext_lazy("Production rejects")),
-)
-
-
-def _loss_cells(f: oee.OeeFigures) -> dict[str, Cell]:
-    return {key: getattr(f, key) if f.has_data else None for key, _label in LOSSES}
-
-
-def _percent(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
-
-
 @in_language
 def oee_summary(parameters: ReportParameters) -> ReportDocument:
     period = _period(parameters)
     figures = plant_figures(period, _scope(parameters))
     target = targets_for(department_id=parameters.department_id)
     plant = figures.plant
-    w = words()
+    w = chart_words()
     summary = Section(
         title=_("Summary"),
         text=_(
@@ -162,11 +141,11 @@ def oee_summary(parameters: ReportParameters) -> ReportDocument:
             "apart and not counted. Machines without data are listed as such, never as 0 %."
         ),
         figures=[
-            Figure(_("OEE"), _percent(plant.oee), _("target %(target)s, world class %(world)s")
-                   % {"target": _percent(target.oee), "world": _percent(WORLD_CLASS)}),
-            Figure(_("Availability"), _percent(plant.availability)),
-            Figure(_("Performance"), _percent(plant.performance)),
-            Figure(_("Quality"), _percent(plant.quality)),
+            Figure(_("OEE"), percent(plant.oee), _("target %(target)s, world class %(world)s")
+                   % {"target": percent(target.oee), "world": percent(WORLD_CLASS)}),
+            Figure(_("Availability"), percent(plant.availability)),
+            Figure(_("Performance"), percent(plant.performance)),
+            Figure(_("Quality"), percent(plant.quality)),
             Figure(_("Good parts"), str(plant.good), _("%(scrap)s scrap") % {"scrap": plant.scrap}),
             Figure(_("Machines with data"), f"{plant.machines} / {len(figures.machines)}"),
         ],
@@ -199,15 +178,11 @@ def oee_summary(parameters: ReportParameters) -> ReportDocument:
         Column("mtbf", _("MTBF (min)"), MIN, width=11),
         Column("mttr", _("MTTR (min)"), MIN, width=11),
     ]
-    losses_rows = [
-        {
-            "machine": m.machine.code,
-            **{key: getattr(m.figures, key) if m.figures.has_data else None for key, _l in LOSSES},
-        }
-        for m in figures.machines
+    losses_rows: list[dict[str, Cell]] = [
+        {"machine": m.machine.code, **loss_minutes(m.figures)} for m in figures.machines
     ]
     losses_columns = [Column("machine", _("Machine"), total=Total.LABEL, width=12)] + [
-        Column(key, str(label), MIN, Total.SUM, width=14) for key, label in LOSSES
+        Column(key, str(label), MIN, Total.SUM, width=14) for key, label in SIX_BIG_LOSSES
     ]
     day_rows = [
         {"machine": m.machine.code, "window": window.label, **_figure_cells(f)}
@@ -221,10 +196,7 @@ def oee_summary(parameters: ReportParameters) -> ReportDocument:
             charts=[
                 charts.stacked_bars(
                     [name for name, _f in figures.shifts],
-                    [
-                        (str(label), [getattr(f, key) if f.has_data else None for _n, f in figures.shifts])
-                        for key, label in LOSSES
-                    ],
+                    loss_series([f for _name, f in figures.shifts]),
                     title=_("Six big losses per shift (minutes)"),
                     words=w,
                 )
@@ -254,7 +226,7 @@ def oee_summary(parameters: ReportParameters) -> ReportDocument:
                     _("Losses"),
                     losses_columns,
                     losses_rows,
-                    chart=ChartHint("bar", "machine", tuple(key for key, _l in LOSSES), _("Six big losses")),
+                    chart=ChartHint("bar", "machine", tuple(key for key, _l in SIX_BIG_LOSSES), _("Six big losses")),
                 ),
             ],
         ),
@@ -322,7 +294,7 @@ def _pareto_table(title: str, sheet: str, rows: tuple[analytics.ParetoRow, ...] 
 @in_language
 def downtime_pareto(parameters: ReportParameters) -> ReportDocument:
     figures = plant_figures(_period(parameters), _scope(parameters))
-    w = words()
+    w = chart_words()
     sections = [
         Section(
             title=_("Downtime Pareto"),
@@ -415,7 +387,7 @@ def late_jobs(parameters: ReportParameters) -> ReportDocument:
         figures=[
             Figure(_("Jobs due"), str(due)),
             Figure(_("Late"), str(len(rows))),
-            Figure(_("On time"), _percent(oee.ratio(due - len(rows), due))),
+            Figure(_("On time"), percent(oee.ratio(due - len(rows), due))),
         ],
         tables=[table],
     )
@@ -485,8 +457,8 @@ def schedule_adherence(parameters: ReportParameters) -> ReportDocument:
         % {"minutes": summary.tolerance_minutes},
         figures=[
             Figure(_("Operations"), str(len(summary.rows))),
-            Figure(_("Started on time"), _percent(summary.started_on_time_rate)),
-            Figure(_("Finished on time"), _percent(summary.finished_on_time_rate)),
+            Figure(_("Started on time"), percent(summary.started_on_time_rate)),
+            Figure(_("Finished on time"), percent(summary.finished_on_time_rate)),
             Figure(
                 _("Mean finish deviation"),
                 "—"
@@ -541,7 +513,7 @@ def quality_summary(parameters: ReportParameters) -> ReportDocument:
         ],
         reason_labels=dict(ScrapReason.objects.values_list("code", "name")),
     )
-    w = words()
+    w = chart_words()
     section = Section(
         title=_("Quality summary"),
         text=_(
@@ -550,7 +522,7 @@ def quality_summary(parameters: ReportParameters) -> ReportDocument:
         figures=[
             Figure(_("Good"), str(summary.good)),
             Figure(_("Scrap"), str(summary.scrap)),
-            Figure(_("First-pass yield"), _percent(summary.first_pass_yield)),
+            Figure(_("First-pass yield"), percent(summary.first_pass_yield)),
             Figure(_("DPMO"), "—" if summary.dpmo is None else f"{summary.dpmo:,}"),
         ],
         charts=[

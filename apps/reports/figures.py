@@ -7,21 +7,61 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.machines import calendar
 from apps.machines.selectors import plant_time_zone
 
-from . import analytics, oee
+from . import analytics, charts, oee
 from .selectors import Scope, machine_inputs
 
 WORLD_CLASS = Decimal("0.85")
+
+# The six big losses in the order OEE literature gives them: the figure's minutes attribute and its name.
+SIX_BIG_LOSSES = (
+    ("breakdown_minutes", gettext_lazy("Breakdowns")),
+    ("setup_minutes", gettext_lazy("Setups and adjustments")),
+    ("small_stop_minutes", gettext_lazy("Small stops")),
+    ("reduced_speed_minutes", gettext_lazy("Reduced speed")),
+    ("startup_reject_minutes", gettext_lazy("Start-up rejects")),
+    ("production_reject_minutes", gettext_lazy("Production rejects")),
+)
+
+
+def loss_minutes(figures: oee.OeeFigures) -> dict[str, Decimal | None]:
+    """Minutes of each of the six big losses, keyed as in SIX_BIG_LOSSES; None without data (never 0)."""
+    return {key: getattr(figures, key) if figures.has_data else None for key, _label in SIX_BIG_LOSSES}
+
+
+def loss_series(figures: Sequence[oee.OeeFigures]) -> list[tuple[str, list[Decimal | None]]]:
+    """The six big losses as chart series (one per loss, one value per figure), for pages and PDF alike."""
+    rows = [loss_minutes(f) for f in figures]
+    return [(str(label), [row[key] for row in rows]) for key, label in SIX_BIG_LOSSES]
+
+
+def percent(value: Decimal | None) -> str:
+    """A ratio as pages and reports print it, like the charts: "85.3 %", or a dash for no data (never 0 %)."""
+    return "—" if value is None else charts.percent_text(value)
+
+
+def chart_words() -> charts.Wording:
+    """The words the charts print, in the active language (the chart module itself has no translations)."""
+    return charts.Wording(
+        no_data=_("No data"),
+        no_value=_("no data"),
+        target=_("Target"),
+        world_class=_("World class"),
+        minutes=_("Minutes"),
+        minutes_unit=_("min"),
+        cumulative=_("Cumulative %"),
+    )
 
 
 @dataclass(frozen=True)
@@ -237,13 +277,9 @@ def machine_period(
     if not inputs:
         raise LookupError(machine_id)
     machine = inputs[0]
-    tz = plant_time_zone()
-    figures = oee.machine_oee(machine, period.start, period.end, settings)
-    windows = oee.period_windows(period.start, period.end, oee.Granularity.SHIFT, tz, machine.shifts)
-    return machine, figures, oee.oee_by_period(machine, windows, settings)
-
-
-def recent_days(days: int, *, now: datetime | None = None) -> Period:
-    now = now or timezone.now()
-    today = timezone.localtime(now, plant_time_zone()).date()
-    return Period.of_days(today - timedelta(days=days - 1), today, now=now)
+    shifts = oee.period_windows(period.start, period.end, oee.Granularity.SHIFT, plant_time_zone(), machine.shifts)
+    # One pass over the intervals for the whole period and each shift.
+    (_whole, figures), *per_shift = oee.oee_by_period(
+        machine, [oee.Window(period.label, period.start, period.end), *shifts], settings
+    )
+    return machine, figures, per_shift

@@ -1,7 +1,7 @@
 """OEE of one machine over one window, from its state intervals, shift occurrences and production counts.
 
-Standard library only (plus the pure `apps.machines.calendar`), so reports and benchmarks run it on plain
-dataclasses without a database.
+Standard library only (plus the pure `apps.machines.calendar` and `machine_state`), so reports and benchmarks
+run it on plain dataclasses without a database.
 
 Classification. Every instant t of the window [start, end) is put in exactly one category. Instants are whole
 seconds (datetimes are truncated to the second), so the categories always add up to the window's length. With s
@@ -53,6 +53,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from apps.machines.calendar import day_span
+from apps.machines.machine_state import MachineState
 
 Interval = tuple[datetime, datetime]  # aware, [start, end)
 
@@ -60,18 +61,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _MINUTES = Decimal("0.01")
 _RATIO = Decimal("0.0001")
-
-
-class State(StrEnum):
-    """Machine states as `machines.MachineStateInterval` records them."""
-
-    RUNNING = "running"
-    IDLE = "idle"
-    SETUP = "setup"
-    PLANNED_DOWN = "planned_down"
-    UNPLANNED_DOWN = "unplanned_down"
-    ALARM = "alarm"
-    OFFLINE = "offline"
 
 
 class Category(StrEnum):
@@ -105,8 +94,8 @@ class Granularity(StrEnum):
     MONTH = "month"
 
 
-_STATES = frozenset(State)
-_FAILURE_STATES = frozenset({State.UNPLANNED_DOWN, State.ALARM})
+_STATES = frozenset(MachineState)
+_FAILURE_STATES = frozenset({MachineState.UNPLANNED_DOWN, MachineState.ALARM})
 
 
 @dataclass(frozen=True)
@@ -433,8 +422,8 @@ def _figures(prepared: _Prepared, start: datetime, end: datetime, settings: OeeS
     for piece_lo, piece_hi, placed, category in _classify(timeline, calendar, settings, lo, hi):
         seconds[category] += piece_hi - piece_lo
         span = placed.span if placed else None
-        state = span.state if span else State.OFFLINE
-        if state != State.OFFLINE and category is not Category.NOT_SCHEDULED:
+        state = span.state if span else MachineState.OFFLINE
+        if state != MachineState.OFFLINE and category is not Category.NOT_SCHEDULED:
             has_data = True
         if category is Category.BREAKDOWN and state in _FAILURE_STATES:
             failure_seconds += piece_hi - piece_lo
@@ -699,10 +688,10 @@ def _classify(
 
 
 def _category(placed: _PlacedSpan | None, instant: int, calendar: _Calendar, settings: OeeSettings) -> Category:
-    state = placed.span.state if placed else State.OFFLINE
-    if state == State.RUNNING:
+    state = placed.span.state if placed else MachineState.OFFLINE
+    if state == MachineState.RUNNING:
         return Category.RUN
-    if state == State.SETUP:
+    if state == MachineState.SETUP:
         return Category.SETUP
     if instant not in calendar.shifts:
         return Category.NOT_SCHEDULED
@@ -714,9 +703,9 @@ def _category(placed: _PlacedSpan | None, instant: int, calendar: _Calendar, set
         return Category.NO_DATA
     if placed.span.reason_code in settings.no_work_reason_codes:
         return Category.NO_WORK
-    if state == State.PLANNED_DOWN or placed.span.reason_planned:
+    if state == MachineState.PLANNED_DOWN or placed.span.reason_planned:
         return Category.PLANNED_STOP
-    if state == State.OFFLINE:
+    if state == MachineState.OFFLINE:
         return Category.NO_DATA
     return Category.SMALL_STOP if placed.whole_seconds < settings.small_stop_seconds else Category.BREAKDOWN
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
@@ -14,7 +15,8 @@ from apps.machines.models import Department
 from apps.machines.selectors import plant_time_zone
 
 from . import oee
-from .figures import Period
+from .figures import Period, PlantFigures, recent_plant_figures
+from .selectors import Scope
 
 # Without dates the dashboards show the last week: a Monday morning still sees last week's shifts.
 DEFAULT_DAYS = 7
@@ -45,8 +47,7 @@ class DashboardFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        today = timezone.localtime(timezone.now(), plant_time_zone()).date()
-        last = data.get("last_day") or today
+        last = data.get("last_day") or default_days()[1]
         first = data.get("first_day") or last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
             raise forms.ValidationError(_("The first day must not be after the last day."))
@@ -56,16 +57,41 @@ class DashboardFilterForm(forms.Form):
         return data
 
 
-def period_from(form: DashboardFilterForm) -> Period:
-    if form.is_valid():
-        return Period.of_days(form.cleaned_data["first_day"], form.cleaned_data["last_day"])
+def default_days() -> tuple[date, date]:
+    """The last `DEFAULT_DAYS` plant-local days, today included."""
     today = timezone.localtime(timezone.now(), plant_time_zone()).date()
-    return Period.of_days(today - timedelta(days=DEFAULT_DAYS - 1), today)
+    return today - timedelta(days=DEFAULT_DAYS - 1), today
+
+
+def asked(form: DashboardFilterForm) -> dict[str, Any]:
+    """The form's answers, or only the default days when it is unbound or wrong (its errors show on the page)."""
+    if form.is_bound and form.is_valid():
+        return dict(form.cleaned_data)
+    first_day, last_day = default_days()
+    return {"first_day": first_day, "last_day": last_day}
+
+
+def period_from(form: DashboardFilterForm) -> Period:
+    data = asked(form)
+    return Period.of_days(data["first_day"], data["last_day"])
+
+
+def plant_figures_asked(data: Mapping[str, Any]) -> PlantFigures:
+    """The plant's (or a department's) figures for checked filter answers: one reading for pages, REST and GraphQL."""
+    department = data.get("department")
+    granularity = data.get("granularity")
+    return recent_plant_figures(
+        data["first_day"],
+        data["last_day"],
+        Scope(department_id=department.pk if department else None),
+        granularity=oee.Granularity(granularity) if granularity else None,
+        shift_name=data.get("shift", ""),
+    )
 
 
 def filter_form(request: Any) -> DashboardFilterForm:
     """The filters as asked, or unbound with the default days shown in the date fields."""
     if request.GET:
         return DashboardFilterForm(request.GET)
-    today = timezone.localtime(timezone.now(), plant_time_zone()).date()
-    return DashboardFilterForm(initial={"first_day": today - timedelta(days=DEFAULT_DAYS - 1), "last_day": today})
+    first_day, last_day = default_days()
+    return DashboardFilterForm(initial={"first_day": first_day, "last_day": last_day})

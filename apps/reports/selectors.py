@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from apps.machines import calendar
 from apps.machines.choices import ExceptionKind
-from apps.machines.models import MachineStateInterval, Shift, ShiftCalendar, WorkCenter
-from apps.machines.selectors import calendar_inputs_for, plant_time_zone, shift_from_row
+from apps.machines.models import MachineStateInterval, WorkCenter
+from apps.machines.selectors import CalendarInputs, calendar_inputs_for, plant_time_zone
 from apps.shopfloor.choices import EventKind
 from apps.shopfloor.models import ProductionEvent
 
@@ -51,7 +51,7 @@ class Scope:
 def machine_inputs(
     scope: Scope, start: datetime, end: datetime, *, now: datetime | None = None
 ) -> list[oee.MachineInput]:
-    """One `MachineInput` per machine in `scope`, for [start, end), in seven queries."""
+    """One `MachineInput` per machine in `scope`, for [start, end), in queries that do not grow with the machines."""
     now = now or timezone.now()
     centers = list(scope.work_centers())
     if not centers:
@@ -86,55 +86,40 @@ def _shift_occurrences(centers: Sequence[WorkCenter], start: datetime, end: date
     """Named shift occurrences, their breaks and planned maintenance, per machine.
 
     Holidays and shutdowns remove shift time (nothing was planned); overtime adds an occurrence of its
-    own; maintenance stays inside the shift as planned downtime, which OEE reports separately.
+    own; maintenance stays inside the shift as planned downtime, which OEE reports separately. Machines
+    with the same shifts and exceptions (the usual case: one plant calendar) share one computation.
     """
     inputs = calendar_inputs_for(centers, start - _SHIFT_MARGIN, end + _SHIFT_MARGIN)
-    default_id = None
-    if any(wc.calendar_id is None for wc in centers):
-        default_id = ShiftCalendar.objects.filter(is_plant_default=True).values_list("pk", flat=True).first()
-    rows_by_calendar: dict[int, list[Shift]] = defaultdict(list)
-    calendar_ids = {wc.calendar_id or default_id for wc in centers} - {None}
-    for row in (
-        Shift.objects.filter(calendar_id__in=calendar_ids).prefetch_related("breaks").order_by("weekday", "start")
-    ):
-        rows_by_calendar[row.calendar_id].append(row)
-
+    computed: dict[tuple[CalendarInputs, tuple[str, ...]], _Calendar] = {}
     result: dict[int, _Calendar] = {}
-    # Machines on one calendar with the same exceptions (the usual case: plant-wide ones) share the result.
-    computed: dict[tuple[int, tuple[calendar.CalendarException, ...]], _Calendar] = {}
     for wc in centers:
         machine_inputs_ = inputs.get(wc.pk)
-        calendar_id = wc.calendar_id or default_id or 0
-        rows = rows_by_calendar.get(calendar_id, [])
-        if machine_inputs_ is None or not rows:
+        if machine_inputs_ is None:
             result[wc.pk] = _Calendar((), (), ())
             continue
-        key = (calendar_id, machine_inputs_.exceptions)
+        # Shift names do not take part in a shift's equality; two calendars may differ only in them.
+        key = (machine_inputs_, tuple(shift.name for shift in machine_inputs_.shifts))
         if key not in computed:
-            computed[key] = _calendar_of(rows, machine_inputs_.exceptions, start, end)
+            computed[key] = _calendar_of(machine_inputs_, start, end)
         result[wc.pk] = computed[key]
     return result
 
 
-def _calendar_of(
-    rows: Sequence[Shift], exceptions: tuple[calendar.CalendarException, ...], start: datetime, end: datetime
-) -> _Calendar:
+def _calendar_of(inputs: CalendarInputs, start: datetime, end: datetime) -> _Calendar:
     tz = plant_time_zone()
     lo, hi = start - _SHIFT_MARGIN, end + _SHIFT_MARGIN
-    removing = [exc for exc in exceptions if exc.kind in _REMOVING]
+    removing = [exc for exc in inputs.exceptions if exc.kind in _REMOVING]
     occurrences: list[oee.ShiftOccurrence] = []
     breaks: list[Interval] = []
-    for row in rows:
-        whole = calendar.Shift(weekday=row.weekday, start=row.start, end=row.end)
-        scheduled = calendar.working_intervals([whole], removing, tz, lo, hi)
-        occurrences.extend(oee.ShiftOccurrence(row.name, begin, finish) for begin, finish in scheduled)
-        with_breaks = shift_from_row(row)
-        if with_breaks.breaks:
-            breaks.extend(calendar.subtract(scheduled, calendar.working_intervals([with_breaks], removing, tz, lo, hi)))
-    for exc in exceptions:
+    for shift in inputs.shifts:
+        scheduled = calendar.working_intervals([replace(shift, breaks=())], removing, tz, lo, hi)
+        occurrences.extend(oee.ShiftOccurrence(shift.name, begin, finish) for begin, finish in scheduled)
+        if shift.breaks:
+            breaks.extend(calendar.subtract(scheduled, calendar.working_intervals([shift], removing, tz, lo, hi)))
+    for exc in inputs.exceptions:
         if exc.kind == calendar.ExceptionKind.OVERTIME:
             occurrences.append(oee.ShiftOccurrence(str(ExceptionKind.OVERTIME.label), exc.start, exc.end))
-    maintenance = [(exc.start, exc.end) for exc in exceptions if exc.kind == calendar.ExceptionKind.MAINTENANCE]
+    maintenance = [(exc.start, exc.end) for exc in inputs.exceptions if exc.kind == calendar.ExceptionKind.MAINTENANCE]
     return _Calendar(
         tuple(sorted((o for o in occurrences if o.end > start and o.start < end), key=lambda o: o.start)),
         tuple(calendar.merge(breaks)),

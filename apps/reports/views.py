@@ -16,13 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from apps.core.views_base import RoleRequiredMixin
-from apps.machines.models import Department, WorkCenter
+from apps.machines.models import STATE_CHOICES, Department, WorkCenter
 from apps.machines.selectors import plant_time_zone
 
 from . import charts, oee
-from .figures import WORLD_CLASS, GroupFigures, MachineFigures, PlantFigures, machine_period, recent_plant_figures
-from .periods import filter_form, period_from
-from .selectors import Scope
+from .figures import WORLD_CLASS, GroupFigures, MachineFigures, PlantFigures, chart_words, loss_series, machine_period
+from .periods import asked, filter_form, period_from, plant_figures_asked
 from .targets import targets_for
 
 VIEW_OEE = "reports.view_oee"
@@ -42,17 +41,10 @@ class PlantDashboardView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         form = filter_form(self.request)
+        data = asked(form)
         period = period_from(form)
-        data = form.cleaned_data if form.is_bound and form.is_valid() else {}
         department = data.get("department")
-        granularity = oee.Granularity(data["granularity"]) if data.get("granularity") else None
-        figures = recent_plant_figures(
-            period.first_day,
-            period.last_day,
-            Scope(department_id=department.pk if department else None),
-            granularity=granularity,
-            shift_name=data.get("shift", ""),
-        )
+        figures = plant_figures_asked(data)
         target = targets_for(department_id=department.pk if department else None)
         context.update(
             form=form,
@@ -96,19 +88,21 @@ def _department_rows(request: HttpRequest, figures: PlantFigures) -> list[tuple[
 
 
 def _gauges(figures: oee.OeeFigures, target: Any) -> list[str]:
+    w = chart_words()
     return [
-        _svg(charts.gauge(figures.oee, label=_("OEE"), target=target.oee)),
-        _svg(charts.gauge(figures.availability, label=_("Availability"), target=target.availability)),
-        _svg(charts.gauge(figures.performance, label=_("Performance"), target=target.performance)),
-        _svg(charts.gauge(figures.quality, label=_("Quality"), target=target.quality)),
+        _svg(charts.gauge(figures.oee, label=_("OEE"), target=target.oee, words=w)),
+        _svg(charts.gauge(figures.availability, label=_("Availability"), target=target.availability, words=w)),
+        _svg(charts.gauge(figures.performance, label=_("Performance"), target=target.performance, words=w)),
+        _svg(charts.gauge(figures.quality, label=_("Quality"), target=target.quality, words=w)),
     ]
 
 
 def _plant_charts(figures: PlantFigures, target_oee: Any) -> dict[str, Any]:
+    w = chart_words()
     return {
         "trend": _svg(
             charts.trend(
-                [(window.label, f.oee) for window, f in figures.trend], title=_("OEE trend"), target=target_oee
+                [(window.label, f.oee) for window, f in figures.trend], title=_("OEE trend"), target=target_oee, words=w
             )
         ),
         "machines": _svg(
@@ -116,6 +110,7 @@ def _plant_charts(figures: PlantFigures, target_oee: Any) -> dict[str, Any]:
                 [(m.machine.code, m.figures.oee) for m in figures.machines],
                 title=_("OEE per machine"),
                 target=target_oee,
+                words=w,
             )
         ),
         "shifts": _svg(
@@ -123,28 +118,17 @@ def _plant_charts(figures: PlantFigures, target_oee: Any) -> dict[str, Any]:
                 [name for name, _f in figures.shifts],
                 loss_series([f for _name, f in figures.shifts]),
                 title=_("Losses per shift (minutes)"),
+                words=w,
             )
         ),
         "pareto": _svg(
             charts.pareto(
                 [(row.label, row.minutes, row.cumulative_share) for row in figures.pareto_by_reason[:12]],
                 title=_("Downtime by reason"),
+                words=w,
             )
         ),
     }
-
-
-def loss_series(figures: list[oee.OeeFigures]) -> list[tuple[str, list[Any]]]:
-    """The six big losses as chart series, minutes each."""
-    names = [
-        ("breakdown_minutes", _("Breakdowns")),
-        ("setup_minutes", _("Setups and adjustments")),
-        ("small_stop_minutes", _("Small stops")),
-        ("reduced_speed_minutes", _("Reduced speed")),
-        ("startup_reject_minutes", _("Start-up rejects")),
-        ("production_reject_minutes", _("Production rejects")),
-    ]
-    return [(label, [getattr(f, key) if f.has_data else None for f in figures]) for key, label in names]
 
 
 class MachineDashboardView(RoleRequiredMixin, TemplateView):
@@ -173,6 +157,8 @@ class MachineDashboardView(RoleRequiredMixin, TemplateView):
                 for p in figures.pieces
             ],
             total_seconds=total,
+            state_labels={code: str(label) for code, label in STATE_CHOICES},
+            words=chart_words(),
         )
         context.update(
             form=form,
@@ -189,6 +175,7 @@ class MachineDashboardView(RoleRequiredMixin, TemplateView):
                     [w.label for w, _f in per_shift],
                     loss_series([f for _w, f in per_shift]),
                     title=_("Losses per shift (minutes)"),
+                    words=chart_words(),
                 )
             ),
             time_zone=plant_time_zone(),

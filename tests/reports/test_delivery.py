@@ -11,7 +11,7 @@ import re
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from io import BytesIO
@@ -25,39 +25,12 @@ from openpyxl import load_workbook
 from apps.core.models import OperatorLogRecord
 from apps.reports import tasks
 from apps.reports.choices import DeliveryStatus, Frequency, RunStatus
-from apps.reports.definitions import REPORTS, ReportDefinition, ReportParameters
-from apps.reports.documents import Column, ColumnKind, ReportDocument, Section, Table, Total
+from apps.reports.definitions import REPORTS
 from apps.reports.models import ReportDelivery, ReportRun, ReportSchedule
 from apps.reports.services import retry_report_delivery, save_report_schedule
+from tests.reports.fakes import MONDAY_NOON, parts_report
 
-MONDAY_NOON = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)  # Monday 12:00 in Chicago: the week of March 2-8 is done
 PERIOD = "2026-03-02 – 2026-03-08"
-
-
-def parts_document(parameters: ReportParameters) -> ReportDocument:
-    table = Table(
-        title="Parts per machine",
-        sheet="Parts",
-        columns=[
-            Column("machine", "Machine", total=Total.LABEL),
-            Column("parts", "Parts", kind=ColumnKind.INTEGER, total=Total.SUM),
-        ],
-        rows=[
-            {"machine": "LASER-1", "parts": 42},
-            {"machine": "BRAKE-1", "parts": 17},
-            {"machine": "WELD-1", "parts": 3},
-        ],
-    )
-    return ReportDocument(
-        title="Parts made",
-        plant="Test plant",
-        period_label=PERIOD,
-        generated_at=MONDAY_NOON,
-        time_zone="America/Chicago",
-        sections=[Section(title="Parts", tables=[table])],
-        language=parameters.language,
-        file_stem=f"parts-{parameters.period_start.isoformat()}",
-    )
 
 
 class MailServer:
@@ -112,17 +85,14 @@ def smtp_server(settings: Any) -> Iterator[MailServer]:
 
 
 @pytest.fixture(autouse=True)
-def parts_report(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path) -> None:
+def fake_reports(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path) -> None:
     settings.PLANT_TIME_ZONE = "America/Chicago"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SITE_URL = "https://mes.example.com"
     settings.DEFAULT_FROM_EMAIL = "reports@example.com"
     settings.REPORT_DELIVERY_MAX_RETRIES = 3
     settings.REPORT_DELIVERY_RETRY_SECONDS = 60
-    definition = ReportDefinition(
-        code="parts", name="Parts made", description="Parts per machine", build=parts_document
-    )
-    monkeypatch.setitem(REPORTS, "parts", definition)
+    monkeypatch.setitem(REPORTS, "parts", parts_report("parts"))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from apps.core.models import Job
 from apps.machines.models import Department, WorkCenter, WorkCenterType
 from apps.reports.choices import DeliveryStatus, Frequency, RunStatus
 from apps.reports.definitions import REPORTS, ReportDefinition, ReportParameters
-from apps.reports.documents import Column, ColumnKind, ReportDocument, Section, Table, Total
+from apps.reports.documents import ReportDocument
 from apps.reports.models import ReportDelivery, ReportRun, ReportSchedule
 from apps.reports.services import (
     crontab_fields,
@@ -32,35 +32,9 @@ from apps.reports.services import (
     run_scheduled_report,
     save_report_schedule,
 )
+from tests.reports.fakes import MONDAY_NOON, parts_report
 
 CHICAGO = ZoneInfo("America/Chicago")
-MONDAY_NOON = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)  # Monday 12:00 in Chicago (daylight time from March 8)
-
-
-def parts_document(parameters: ReportParameters) -> ReportDocument:
-    table = Table(
-        title="Parts per machine",
-        sheet="Parts",
-        columns=[
-            Column("machine", "Machine", total=Total.LABEL),
-            Column("parts", "Parts", kind=ColumnKind.INTEGER, total=Total.SUM),
-        ],
-        rows=[
-            {"machine": "LASER-1", "parts": 42},
-            {"machine": "BRAKE-1", "parts": 17},
-            {"machine": "WELD-1", "parts": 3},
-        ],
-    )
-    return ReportDocument(
-        title="Parts made",
-        plant="Test plant",
-        period_label=f"{parameters.period_start} – {parameters.period_end}",
-        generated_at=datetime(2026, 3, 9, 12, 0, tzinfo=UTC),
-        time_zone="America/Chicago",
-        sections=[Section(title="Parts", tables=[table])],
-        language=parameters.language,
-        file_stem=f"test-report-{parameters.period_start.isoformat()}",
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -68,31 +42,13 @@ def test_report(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Any) -
     settings.PLANT_TIME_ZONE = "America/Chicago"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    definition = ReportDefinition(code="test-report", name="Test report", description="Parts", build=parts_document)
+    definition = parts_report("test-report", "Test report")
     monkeypatch.setitem(REPORTS, "test-report", definition)
     return definition
 
 
-# What the integrator adds to the production manager's role in apps/accounts/roles.py.
-MANAGER_REPORT_PERMISSIONS = (
-    "view_reportschedule",
-    "add_reportschedule",
-    "change_reportschedule",
-    "delete_reportschedule",
-    "view_reportrun",
-    "add_reportrun",
-    "change_reportrun",
-)
-
-
 @pytest.fixture
 def manager(make_user: Callable[..., Any]) -> Any:
-    from django.contrib.auth.models import Group, Permission
-
-    group = Group.objects.get(name="production_manager")
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="reports", codename__in=MANAGER_REPORT_PERMISSIONS)
-    )
     return make_user("paula", "production_manager")
 
 

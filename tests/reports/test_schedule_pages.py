@@ -4,7 +4,7 @@ downloads that stream as attachments."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 from typing import Any
 
 import pytest
@@ -15,61 +15,25 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from apps.reports.choices import DeliveryStatus, Frequency, RunStatus
-from apps.reports.definitions import REPORTS, ReportDefinition, ReportParameters
-from apps.reports.documents import Column, ColumnKind, ReportDocument, Section, Table, Total
+from apps.reports.definitions import REPORTS, ReportParameters
 from apps.reports.models import ReportDelivery, ReportRun, ReportSchedule
 from apps.reports.services import run_report, save_report_schedule
+from tests.reports.fakes import parts_report
 
 MANAGER = "production_manager"
-# What the integrator adds to the production manager's role in apps/accounts/roles.py.
-MANAGER_REPORT_PERMISSIONS = (
-    "view_reportschedule",
-    "add_reportschedule",
-    "change_reportschedule",
-    "delete_reportschedule",
-    "view_reportrun",
-    "add_reportrun",
-    "change_reportrun",
-)
-
-
-def parts_document(parameters: ReportParameters) -> ReportDocument:
-    table = Table(
-        title="Parts per machine",
-        sheet="Parts",
-        columns=[
-            Column("machine", "Machine", total=Total.LABEL),
-            Column("parts", "Parts", kind=ColumnKind.INTEGER, total=Total.SUM),
-        ],
-        rows=[{"machine": "LASER-1", "parts": 42}, {"machine": "BRAKE-1", "parts": 17}],
-    )
-    return ReportDocument(
-        title="Parts made",
-        plant="Test plant",
-        period_label=f"{parameters.period_start} – {parameters.period_end}",
-        generated_at=datetime(2026, 3, 9, 12, 0, tzinfo=UTC),
-        time_zone="America/Chicago",
-        sections=[Section(title="Parts", tables=[table])],
-        file_stem=f"parts-{parameters.period_start.isoformat()}",
-    )
 
 
 @pytest.fixture(autouse=True)
-def parts_report(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Any) -> None:
+def fake_reports(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Any) -> None:
     settings.PLANT_TIME_ZONE = "America/Chicago"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    monkeypatch.setitem(REPORTS, "parts", ReportDefinition("parts", "Parts made", "Parts per machine", parts_document))
-    monkeypatch.setitem(REPORTS, "scrap", ReportDefinition("scrap", "Scrap", "Scrap per machine", parts_document))
+    monkeypatch.setitem(REPORTS, "parts", parts_report("parts"))
+    monkeypatch.setitem(REPORTS, "scrap", parts_report("scrap", "Scrap"))
 
 
 @pytest.fixture
 def pages(personas: dict[str, Any], client_for: Callable[[str], Any]) -> Callable[[str], Any]:
-    from django.contrib.auth.models import Group, Permission
-
-    Group.objects.get(name=MANAGER).permissions.add(
-        *Permission.objects.filter(content_type__app_label="reports", codename__in=MANAGER_REPORT_PERMISSIONS)
-    )
     return client_for
 
 

@@ -16,10 +16,9 @@ from rest_framework.views import APIView
 from apps.machines.models import WorkCenter
 
 from .. import oee
-from ..figures import Period, machine_period, recent_plant_figures
+from ..figures import Period, machine_period
 from ..payloads import machine_payload, plant_payload
-from ..periods import DashboardFilterForm
-from ..selectors import Scope
+from ..periods import DashboardFilterForm, plant_figures_asked
 
 VIEW_OEE = "reports.view_oee"
 
@@ -51,15 +50,7 @@ class PlantOeeView(APIView):
         form = _filters(request)
         if isinstance(form, Response):
             return form
-        data = form.cleaned_data
-        department = data.get("department")
-        figures = recent_plant_figures(
-            data["first_day"],
-            data["last_day"],
-            Scope(department_id=department.pk if department else None),
-            granularity=oee.Granularity(data["granularity"]) if data.get("granularity") else None,
-            shift_name=data.get("shift", ""),
-        )
+        figures = plant_figures_asked(form.cleaned_data)
         return Response(plant_payload(figures))
 
 

@@ -12,13 +12,11 @@ from graphql import GraphQLError
 from apps.core.graphql.base import ShopMutation, ShopObjectType, check_access, list_field, resolve_list, view_permission
 from apps.machines.models import WorkCenter
 
-from .. import oee
 from ..definitions import ReportParameters
-from ..figures import Period, machine_period, recent_plant_figures
+from ..figures import Period, machine_period
 from ..models import ReportRun
 from ..payloads import machine_payload, plant_payload
-from ..periods import DashboardFilterForm
-from ..selectors import Scope
+from ..periods import DashboardFilterForm, plant_figures_asked
 from ..services import FORMATS, REQUEST_RUN, request_report_run
 
 VIEW_OEE = "reports.view_oee"
@@ -74,15 +72,7 @@ class ReportsQuery(graphene.ObjectType):
 
     def resolve_oee(self, info: Any, **arguments: Any) -> dict[str, Any]:
         check_access(info, VIEW_OEE)
-        data = _period_form(**arguments).cleaned_data
-        department = data.get("department")
-        figures = recent_plant_figures(
-            data["first_day"],
-            data["last_day"],
-            Scope(department_id=department.pk if department else None),
-            granularity=oee.Granularity(data["granularity"]) if data.get("granularity") else None,
-            shift_name=data.get("shift", ""),
-        )
+        figures = plant_figures_asked(_period_form(**arguments).cleaned_data)
         return plant_payload(figures)
 
     def resolve_machine_oee(self, info: Any, id: str, **arguments: Any) -> dict[str, Any] | None:

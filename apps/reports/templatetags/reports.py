@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from apps.machines.models import STATE_CHOICES
 
+from ..figures import percent
 from ..oee import Category
 
 register = template.Library()
@@ -20,9 +21,7 @@ _STATES = dict(STATE_CHOICES)
 @register.filter
 def pct(value: Any) -> str:
     """A ratio as a percentage with one decimal; None (no data) as a dash, never 0 %."""
-    if value is None or value == "":
-        return "—"
-    return f"{Decimal(value) * 100:.1f} %"
+    return percent(None if value == "" else value)
 
 
 @register.filter
