@@ -409,3 +409,29 @@ class DisplayToken(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class HistoryAmendment(models.Model):
+    """A machine's recorded past changed after the fact: late data, a reason given later, a calendar edited.
+
+    Whoever changes history before today writes one (`services.amend_history`); figures stored for closed days
+    (the OEE day totals in reports) are recomputed when an amendment touches them. `start`/`end` empty mean
+    "since ever"/"from then on" (a calendar edit reaches every day).
+    """
+
+    work_center = models.ForeignKey(
+        WorkCenter, verbose_name=_("work center"), on_delete=models.CASCADE, related_name="history_amendments"
+    )
+    start = models.DateTimeField(_("from"), null=True, blank=True)
+    end = models.DateTimeField(_("until"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), db_index=True)
+    cause = models.CharField(_("cause"), max_length=80)
+
+    class Meta:
+        ordering = ("-recorded_at",)
+        verbose_name = _("history amendment")
+        verbose_name_plural = _("history amendments")
+        indexes = [models.Index(fields=("work_center", "recorded_at"), name="machines_amendment_wc_at")]
+
+    def __str__(self) -> str:
+        return f"{self.work_center} · {self.cause}"

@@ -42,6 +42,32 @@ def validate_address_list(text: str) -> None:
         raise ValidationError(_("Not e-mail addresses: %(list)s."), params={"list": ", ".join(wrong)}, code="invalid")
 
 
+class ClosedDayFigures(models.Model):
+    """One machine's OEE sums for one closed plant-local day, cut at shift edges (see `days.py`).
+
+    Stored the first time a closed day is asked for, so dashboards and reports read a day once rather than its
+    thousands of state intervals; dropped and recomputed when the machine's history is amended after
+    `computed_at`.
+    """
+
+    work_center = models.ForeignKey(
+        WorkCenter, verbose_name=_("machine"), on_delete=models.CASCADE, related_name="closed_day_figures"
+    )
+    day = models.DateField(_("day"))
+    computed_at = models.DateTimeField(_("computed at"))
+    settings_key = models.CharField(_("settings"), max_length=64, help_text=_("What the figures were computed with."))
+    parts = models.JSONField(_("parts"), help_text=_("The day cut at shift edges, with sums and downtime."))
+
+    class Meta:
+        ordering = ("work_center", "day")
+        verbose_name = _("closed day OEE figures")
+        verbose_name_plural = _("closed day OEE figures")
+        constraints = [models.UniqueConstraint(fields=("work_center", "day"), name="reports_one_closed_day")]
+
+    def __str__(self) -> str:
+        return f"{self.work_center} {self.day}"
+
+
 class OeeTarget(TimeStampedModel):
     """The OEE the plant aims at, plant-wide, for a department or for one machine.
 
