@@ -17,3 +17,12 @@ class ExceptionKind(models.TextChoices):
     MAINTENANCE = "maintenance", _("Planned maintenance")
     SHUTDOWN = "shutdown", _("Shutdown")
     OVERTIME = "overtime", _("Overtime")
+
+
+class AmendmentCause(models.TextChoices):
+    """Why a machine's recorded past changed after the day was over."""
+
+    MACHINE_DATA = "machine_data", _("Machine data for an earlier day")
+    REASON_GIVEN = "reason_given", _("Downtime reason given later")
+    PRODUCTION_REPORTED = "production_reported", _("Production reported for an earlier day")
+    HISTORY_REPLACED = "history_replaced", _("History replaced")

@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from apps.core.models import TimeStampedModel
 
-from .choices import ExceptionKind, Weekday
+from .choices import AmendmentCause, ExceptionKind, Weekday
 
 
 class Department(TimeStampedModel):
@@ -425,7 +425,7 @@ class HistoryAmendment(models.Model):
     start = models.DateTimeField(_("from"), null=True, blank=True)
     end = models.DateTimeField(_("until"), null=True, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"), db_index=True)
-    cause = models.CharField(_("cause"), max_length=80)
+    cause = models.CharField(_("cause"), max_length=32, choices=AmendmentCause.choices)
 
     class Meta:
         ordering = ("-recorded_at",)
@@ -434,4 +434,4 @@ class HistoryAmendment(models.Model):
         indexes = [models.Index(fields=("work_center", "recorded_at"), name="machines_amendment_wc_at")]
 
     def __str__(self) -> str:
-        return f"{self.work_center} · {self.cause}"
+        return f"{self.work_center} · {self.get_cause_display()}"

@@ -55,6 +55,12 @@ def plant_time_zone() -> ZoneInfo:
     return ZoneInfo(settings.PLANT_TIME_ZONE)
 
 
+def today_start(now: datetime | None = None) -> datetime:
+    """Local midnight at the start of the plant's today: every day before it is over."""
+    today = (now or timezone.now()).astimezone(plant_time_zone()).date()
+    return calendar.day_span(today, today, plant_time_zone())[0]
+
+
 def end_of_plant_day(day: date) -> datetime:
     """When a date ends on the shop floor: local midnight after it (a due date is met until then)."""
     return calendar.day_span(day, day, plant_time_zone())[1]

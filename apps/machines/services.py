@@ -8,7 +8,7 @@ import hashlib
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from apps.core.notifications import MACHINE_CREW, notify_audience
 from apps.core.permissions import require_permission
 
 from . import calendar
+from .choices import AmendmentCause
 from .live import machine_payload, push_machine_deltas
 from .machine_state import ActiveAlarm, AlarmLevel, MachineState, Reading, Signals, derive_state, fold
 from .models import (
@@ -30,6 +31,7 @@ from .models import (
     Department,
     DisplayToken,
     DowntimeReason,
+    HistoryAmendment,
     LiveState,
     MachineStateInterval,
     Shift,
@@ -40,6 +42,8 @@ from .models import (
 from .selectors import NoShiftCalendar, offline_after, working_intervals_for
 
 CHANGE_SHIFT_CALENDAR = "machines.change_shiftcalendar"
+# Figures derived from a machine's history (OEE) are stored only for time at least this old; see amend_history.
+AMENDMENT_DELAY = timedelta(minutes=10)
 CHANGE_WORK_CENTER = "machines.change_workcenter"
 ADD_SHIFT = "machines.add_shift"
 CHANGE_SHIFT = "machines.change_shift"
@@ -361,6 +365,14 @@ def _write_runs(runs: dict[int, _MachineRun], centers: dict[str, WorkCenter]) ->
             MachineStateInterval.objects.filter(work_center_id=pk, ended_at__isnull=True).update(
                 ended_at=run.transitions[0][0]
             )
+            # Closing the open interval changes no stored figure (none is stored across an open stop); new ones
+            # do when the edge replays readings it buffered during an outage.
+            amend_history(
+                work_center_ids=[pk],
+                start=run.transitions[0][0],
+                end=run.transitions[-1][0],
+                cause=AmendmentCause.MACHINE_DATA,
+            )
             for (start, state), (end, _next) in zip(run.transitions, run.transitions[1:], strict=False):
                 new_intervals.append(
                     MachineStateInterval(work_center_id=pk, state=state, started_at=start, ended_at=end)
@@ -458,6 +470,21 @@ def refresh_machine_states(*, now: datetime | None = None) -> int:
     return len(runs)
 
 
+def amend_history(
+    *, work_center_ids: Iterable[int], start: datetime | None, end: datetime | None, cause: AmendmentCause
+) -> None:
+    """Record that these machines' past changed from `start` to `end` (None: without bound), so that figures
+    stored for it are computed again. Figures are stored only for time at least `AMENDMENT_DELAY` old, so a
+    change younger than that (live data, a report made now) needs no record."""
+    now = timezone.now()
+    if start is not None and start >= now - AMENDMENT_DELAY:
+        return
+    HistoryAmendment.objects.bulk_create(
+        HistoryAmendment(work_center_id=pk, start=start, end=end, recorded_at=now, cause=cause)
+        for pk in set(work_center_ids)
+    )
+
+
 @transaction.atomic
 def assign_downtime_reason(
     *, interval: MachineStateInterval, reason: DowntimeReason, user: Any
@@ -472,6 +499,12 @@ def assign_downtime_reason(
         raise ValidationError(_("This downtime reason is no longer in use."), code="inactive_reason")
     locked.reason, locked.reason_set_by, locked.reason_set_at = reason, user, timezone.now()
     locked.save(update_fields=["reason", "reason_set_by", "reason_set_at"])
+    amend_history(
+        work_center_ids=[locked.work_center_id],
+        start=locked.started_at,
+        end=locked.ended_at,
+        cause=AmendmentCause.REASON_GIVEN,
+    )
     return locked
 
 

@@ -7,16 +7,16 @@ and yields are Decimal ratios to four places (0.8534 is 85.34 %), durations are 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from .oee import Category, Piece, ratio, to_minutes
+from .oee import LOST_TIME, Category, Piece, ratio, to_minutes
 
 _CENTS = Decimal("0.01")
 _TENTH = Decimal("0.1")
-_DOWNTIME = frozenset({Category.BREAKDOWN, Category.SMALL_STOP, Category.SETUP})
 SETUP_LABEL = "Setup"
 NO_REASON_LABEL = "No reason given"
 NO_DEPARTMENT_LABEL = "No department"
@@ -63,6 +63,63 @@ def pareto(items: Sequence[ParetoItem]) -> list[ParetoRow]:
     ]
 
 
+Stop = int | str  # one stop: its state interval's id, or "machine@start" for a piece without one
+LostTime = Mapping[str, tuple[str, int, AbstractSet[Stop]]]  # reason key -> (label, seconds, stops)
+
+
+def lost_time(pieces: Iterable[Piece]) -> dict[str, tuple[str, int, frozenset[Stop]]]:
+    """Lost time (breakdowns, small stops, setups) by reason: seconds and the stops behind them.
+
+    All setups are one reason "Setup", stops without a reason one "No reason given". A stop split by window or
+    shift edges is one stop, so tallies of consecutive windows `merge` into the tally of the whole.
+    """
+    labels: dict[str, str] = {}
+    seconds: dict[str, int] = {}
+    stops: dict[str, set[Stop]] = {}
+    for piece in pieces:
+        if piece.category not in LOST_TIME:
+            continue
+        key, label = _reason_key(piece)
+        labels[key] = label
+        seconds[key] = seconds.get(key, 0) + piece.seconds
+        stop: Stop = (
+            piece.source_id if piece.source_id is not None else f"{piece.machine_id}@{int(piece.start.timestamp())}"
+        )
+        stops.setdefault(key, set()).add(stop)
+    return {key: (labels[key], seconds[key], frozenset(stops[key])) for key in seconds}
+
+
+def merge_lost_time(tallies: Iterable[LostTime]) -> dict[str, tuple[str, int, frozenset[Stop]]]:
+    labels: dict[str, str] = {}
+    seconds: dict[str, int] = {}
+    stops: dict[str, set[Stop]] = {}
+    for tally in tallies:
+        for key, (label, lost, ids) in tally.items():
+            labels[key] = label
+            seconds[key] = seconds.get(key, 0) + lost
+            stops.setdefault(key, set()).update(ids)
+    return {key: (labels[key], seconds[key], frozenset(stops[key])) for key in seconds}
+
+
+def reason_items(tally: LostTime) -> list[ParetoItem]:
+    """One Pareto bar per reason."""
+    return [ParetoItem(key, label, lost, len(ids)) for key, (label, lost, ids) in tally.items()]
+
+
+def group_items(groups: Mapping[str, tuple[str, Iterable[LostTime]]]) -> list[ParetoItem]:
+    """One Pareto bar per group (a machine, a department): key -> (label, the tallies of its machines)."""
+    items = []
+    for key, (label, tallies) in groups.items():
+        lost, stops = 0, set[Stop]()
+        for tally in tallies:
+            for _label, seconds, ids in tally.values():
+                lost += seconds
+                stops.update(ids)
+        if lost or stops:
+            items.append(ParetoItem(key, label, lost, len(stops)))
+    return items
+
+
 def downtime_items(
     pieces: Iterable[Piece],
     *,
@@ -70,37 +127,27 @@ def downtime_items(
     machine_labels: Mapping[int, str] | None = None,
     department_labels: Mapping[int, str] | None = None,
 ) -> list[ParetoItem]:
-    """Lost time (breakdowns, small stops, setups) grouped for a Pareto.
+    """Lost time grouped for a Pareto, from drill-down pieces (see `lost_time`).
 
-    By reason, all setups form one bar "Setup" and stops without a reason one bar "No reason given". Machines are
-    labelled from `machine_labels` and grouped into departments by `department_labels`, both keyed by machine id.
-    Occurrences count distinct state intervals, so a stop split by window or shift edges counts once; a piece
-    without a `source_id` counts on its own.
+    Machines are labelled from `machine_labels` and grouped into departments by `department_labels`, both keyed by
+    machine id. Occurrences count distinct state intervals; a piece without a `source_id` counts on its own.
     """
+    if by == "reason":
+        return reason_items(lost_time(pieces))
     machine_labels = machine_labels or {}
     department_labels = department_labels or {}
-    seconds: dict[str, int] = {}
-    labels: dict[str, str] = {}
-    occurrences: dict[str, set[tuple[int, int | None, datetime]]] = {}
+    by_machine: dict[int, list[Piece]] = {}
     for piece in pieces:
-        if piece.category not in _DOWNTIME:
-            continue
-        if by == "reason":
-            key, label = _reason_key(piece)
-        elif by == "machine":
-            key, label = str(piece.machine_id), machine_labels.get(piece.machine_id, str(piece.machine_id))
+        by_machine.setdefault(piece.machine_id, []).append(piece)
+    groups: dict[str, tuple[str, list[LostTime]]] = {}
+    for machine_id, own in by_machine.items():
+        if by == "machine":
+            key, label = str(machine_id), machine_labels.get(machine_id, str(machine_id))
         else:
-            key = department_labels.get(piece.machine_id, "")
+            key = department_labels.get(machine_id, "")
             label = key or NO_DEPARTMENT_LABEL
-        seconds[key] = seconds.get(key, 0) + piece.seconds
-        labels[key] = label
-        # Pieces of one interval share (machine, source_id); without one, the piece's start tells it apart.
-        identity = (piece.machine_id, piece.source_id, piece.start if piece.source_id is None else datetime.min)
-        occurrences.setdefault(key, set()).add(identity)
-    return [
-        ParetoItem(key=key, label=labels[key], seconds=total, occurrences=len(occurrences[key]))
-        for key, total in seconds.items()
-    ]
+        groups.setdefault(key, (label, []))[1].append(lost_time(own))
+    return group_items(groups)
 
 
 @dataclass(frozen=True)

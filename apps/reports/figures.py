@@ -4,11 +4,13 @@ the API show, computed once here from the selectors' inputs and the pure `oee` a
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from apps.machines import calendar
 from apps.machines.selectors import plant_time_zone
 
-from . import analytics, charts, oee
+from . import analytics, charts, closed_days, days, oee
 from .selectors import Scope, machine_inputs
 
 WORLD_CLASS = Decimal("0.85")
@@ -140,57 +142,63 @@ def plant_figures(
     granularity: oee.Granularity | None = None,
     shift_name: str = "",
     settings: oee.OeeSettings | None = None,
+    now: datetime | None = None,
 ) -> PlantFigures:
     """Everything the plant and department dashboards and the OEE report show, in a constant number of queries.
 
-    With `shift_name`, every figure covers only that shift's occurrences in the period (e.g. the night shift).
+    Built from each machine's day parts (`days.py`): closed days come back from storage, today is computed. With
+    `shift_name`, every figure covers only that shift's occurrences in the period (e.g. the night shift).
     """
     scope = scope or Scope()
     settings = settings or oee.OeeSettings()
     granularity = granularity or default_granularity(period)
     tz = plant_time_zone()
-    inputs = machine_inputs(scope, period.start, period.end, now=period.end)
-    shift_names = tuple(sorted({o.name for machine in inputs for o in machine.shifts}))
+    centers = list(scope.work_centers())
+    parts = closed_days.machine_parts(centers, period.start, period.end, tz, settings, now or timezone.now())
+    trend_windows = (
+        [] if granularity is oee.Granularity.SHIFT else oee.period_windows(period.start, period.end, granularity, tz)
+    )
+    trend_starts = [window.start for window in trend_windows]
 
     machines: list[MachineFigures] = []
     by_window: dict[oee.Window, list[oee.OeeFigures]] = defaultdict(list)
     by_shift: dict[str, list[oee.OeeFigures]] = defaultdict(list)
-    for machine in inputs:
-        # One pass over the machine's intervals for the whole period, each shift and each trend window.
-        whole = oee.Window(period.label, period.start, period.end)
-        shift_windows = oee.period_windows(period.start, period.end, oee.Granularity.SHIFT, tz, machine.shifts)
-        trend_windows = (
-            []
-            if granularity is oee.Granularity.SHIFT
-            else oee.period_windows(period.start, period.end, granularity, tz, machine.shifts)
-        )
-        computed = oee.oee_by_period(machine, [whole, *shift_windows, *trend_windows], settings)
-        total = computed[0][1]
-        per_shift = [(w, f, _shift_of(w, machine.shifts)) for w, f in computed[1 : 1 + len(shift_windows)]]
+    shift_names: set[str] = set()
+    lost: dict[int, analytics.LostTime] = {}
+    for wc in centers:
+        machine_parts = parts[wc.pk]
+        per_shift = _per_occurrence(machine_parts, tz)
         for _window, figures, name in per_shift:
             by_shift[name].append(figures)
+            shift_names.add(name)
         if shift_name:
             total = oee.combine([f for _w, f, name in per_shift if name == shift_name])
+            counted = [part for part in machine_parts if part.shift == shift_name]
+        else:
+            total = oee.add_up([part.figures for part in machine_parts])
+            counted = machine_parts
+        lost[wc.pk] = analytics.merge_lost_time(part.lost for part in counted)
         if granularity is oee.Granularity.SHIFT:
             trend = [(w, f) for w, f, name in per_shift if not shift_name or name == shift_name]
         else:
-            trend = computed[1 + len(shift_windows) :]
+            grouped: dict[int, list[oee.OeeFigures]] = defaultdict(list)
+            for part in machine_parts:
+                grouped[bisect_right(trend_starts, part.start) - 1].append(part.figures)
+            trend = [(trend_windows[index], oee.add_up(figures)) for index, figures in sorted(grouped.items())]
         for window, figures in trend:
             by_window[window].append(figures)
+        machine = oee.MachineInput(wc.pk, wc.code, wc.name, wc.department.name, (), (), (), (), ())
         machines.append(MachineFigures(machine, total, tuple(trend)))
 
-    pieces = [piece for m in machines for piece in m.figures.pieces]
-    machine_labels = {m.machine.machine_id: m.machine.code for m in machines}
-    department_labels = {m.machine.machine_id: m.machine.department for m in machines}
-    # The drill-down (intervals, counts) stays on the machine pages: dropping it here keeps the answer small
-    # enough to cache and to pickle quickly (a plant-day holds tens of thousands of pieces).
-    lean_machines = [
-        MachineFigures(
-            replace(m.machine, spans=(), counts=()),
-            _lean(m.figures),
-            tuple((w, _lean(f)) for w, f in m.trend),
+    lost_by_machine = {m.machine.machine_id: lost[m.machine.machine_id] for m in machines}
+    by_department: dict[str, tuple[str, list[analytics.LostTime]]] = {}
+    for m in machines:
+        by_department.setdefault(m.machine.department, (m.machine.department, []))[1].append(
+            lost_by_machine[m.machine.machine_id]
         )
-        for m in machines
+    # The drill-down stays on the machine pages: dropping it here keeps the answer small enough to cache.
+    lean_machines = [
+        MachineFigures(m.machine, _lean(m.figures), tuple((w, _lean(f)) for w, f in m.trend)) for m in machines
     ]
     return PlantFigures(
         period=period,
@@ -202,15 +210,34 @@ def plant_figures(
         machines=tuple(lean_machines),
         trend=tuple(sorted(((w, _lean(oee.combine(f))) for w, f in by_window.items()), key=lambda row: row[0].start)),
         shifts=tuple((name, _lean(oee.combine(by_shift[name]))) for name in sorted(by_shift)),
-        pareto_by_reason=tuple(analytics.pareto(analytics.downtime_items(pieces, by="reason"))),
+        pareto_by_reason=tuple(analytics.pareto(analytics.reason_items(analytics.merge_lost_time(lost.values())))),
         pareto_by_machine=tuple(
-            analytics.pareto(analytics.downtime_items(pieces, by="machine", machine_labels=machine_labels))
+            analytics.pareto(
+                analytics.group_items(
+                    {
+                        str(m.machine.machine_id): (m.machine.code, [lost_by_machine[m.machine.machine_id]])
+                        for m in machines
+                    }
+                )
+            )
         ),
-        pareto_by_department=tuple(
-            analytics.pareto(analytics.downtime_items(pieces, by="department", department_labels=department_labels))
-        ),
-        shift_names=shift_names,
+        pareto_by_department=tuple(analytics.pareto(analytics.group_items(by_department))),
+        shift_names=tuple(sorted(shift_names)),
     )
+
+
+def _per_occurrence(parts: Sequence[days.DayPart], tz: ZoneInfo) -> list[tuple[oee.Window, oee.OeeFigures, str]]:
+    """One machine's figures per shift occurrence (its parts on either side of midnight added up), in time order."""
+    grouped: dict[datetime, list[days.DayPart]] = defaultdict(list)
+    for part in parts:
+        if part.occurrence is not None:
+            grouped[part.occurrence].append(part)
+    result = []
+    for occurrence, members in sorted(grouped.items()):
+        name = members[0].shift
+        window = oee.Window(f"{occurrence.astimezone(tz).date().isoformat()} {name}", members[0].start, members[-1].end)
+        result.append((window, oee.add_up([part.figures for part in members]), name))
+    return result
 
 
 def _lean(figures: oee.OeeFigures) -> oee.OeeFigures:
@@ -258,14 +285,6 @@ def _by_department(machines: Sequence[MachineFigures]) -> list[GroupFigures]:
         GroupFigures(label=name, figures=oee.combine([m.figures for m in members]), machines=tuple(members))
         for name, members in groups.items()
     ]
-
-
-def _shift_of(window: oee.Window, shifts: Sequence[oee.ShiftOccurrence]) -> str:
-    """The name of the shift a shift window belongs to (the window is that occurrence, clipped)."""
-    for occurrence in shifts:
-        if occurrence.start < window.end and window.start < occurrence.end:
-            return occurrence.name
-    return _("No shift")
 
 
 def machine_period(

@@ -43,11 +43,11 @@ def validate_address_list(text: str) -> None:
 
 
 class ClosedDayFigures(models.Model):
-    """One machine's OEE sums for one closed plant-local day, cut at shift edges (see `days.py`).
+    """One machine's OEE sums for one plant-local day, cut at shift edges (see `days.py`), as far as it has
+    settled: the whole day once it is over, today up to its last settled shift edge (`until`).
 
-    Stored the first time a closed day is asked for, so dashboards and reports read a day once rather than its
-    thousands of state intervals; dropped and recomputed when the machine's history is amended after
-    `computed_at`.
+    Stored when first asked for, so dashboards and reports read a day once rather than its thousands of state
+    intervals; computed again when the machine's history is amended after `computed_at` (`closed_days.py`).
     """
 
     work_center = models.ForeignKey(
@@ -56,6 +56,7 @@ class ClosedDayFigures(models.Model):
     day = models.DateField(_("day"))
     computed_at = models.DateTimeField(_("computed at"))
     settings_key = models.CharField(_("settings"), max_length=64, help_text=_("What the figures were computed with."))
+    until = models.DateTimeField(_("until"), help_text=_("How far into the day the figures reach."))
     parts = models.JSONField(_("parts"), help_text=_("The day cut at shift edges, with sums and downtime."))
 
     class Meta:

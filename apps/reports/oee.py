@@ -46,10 +46,12 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from apps.machines.calendar import day_span
@@ -78,6 +80,10 @@ class Category(StrEnum):
     NOT_SCHEDULED = "not_scheduled"
 
 
+# Lost time the downtime Pareto charts break down by reason, machine and department.
+LOST_TIME = frozenset({Category.BREAKDOWN, Category.SMALL_STOP, Category.SETUP})
+
+
 class Status(StrEnum):
     """Whether the ratios can be read, and if not, why."""
 
@@ -96,6 +102,8 @@ class Granularity(StrEnum):
 
 _STATES = frozenset(MachineState)
 _FAILURE_STATES = frozenset({MachineState.UNPLANNED_DOWN, MachineState.ALARM})
+# States whose stretches are stops: how long the whole stop lasts decides small stop or breakdown.
+STOP_STATES = frozenset({MachineState.IDLE, MachineState.UNPLANNED_DOWN, MachineState.ALARM})
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,7 @@ class StateSpan:
     reason_name: str = ""
     reason_planned: bool = False
     source_id: int | None = None  # the interval's pk, for drill-down
+    open: bool = False  # still going: `end` is only "now"
 
     def __post_init__(self) -> None:
         _require_aware(self.start, "StateSpan start")
@@ -166,9 +175,11 @@ class OeeSettings:
     no_work_reason_codes: frozenset[str] = frozenset({"no-work"})
 
 
-@dataclass(frozen=True)
-class Piece:
-    """One classified stretch of one machine, for drill-down from a figure to the intervals behind it."""
+class Piece(NamedTuple):
+    """One classified stretch of one machine, for drill-down from a figure to the intervals behind it.
+
+    A named tuple rather than a dataclass: a plant month holds hundreds of thousands of them.
+    """
 
     machine_id: int
     start: datetime
@@ -389,6 +400,11 @@ class OeeFigures:
         return to_minutes(self.no_data_seconds)
 
 
+# The additive sums of OeeFigures (everything but the flags and the drill-down), in the order of its fields.
+ADDED = tuple(f.name for f in fields(OeeFigures) if f.name not in {"has_data", "machine_ids", "pieces", "counts"})
+_sums_of = attrgetter(*ADDED)
+
+
 def to_minutes(seconds: int | Decimal) -> Decimal:
     """Seconds as Decimal minutes to the hundredth, the way reports show durations."""
     return (Decimal(seconds) / 60).quantize(_MINUTES, rounding=ROUND_HALF_UP)
@@ -407,19 +423,20 @@ def machine_oee(
     """Classify [start, end) second by second (see the module docstring) and total it up."""
     _require_aware(start, "machine_oee start")
     _require_aware(end, "machine_oee end")
-    return _figures(_Prepared(machine), start, end, settings)
-
-
-def _figures(prepared: _Prepared, start: datetime, end: datetime, settings: OeeSettings) -> OeeFigures:
-    machine, calendar, timeline = prepared.machine, prepared.calendar, prepared.timeline
-    lo, hi = _to_seconds(start), _to_seconds(end)
-    if hi < lo:
+    if end < start:
         raise ValueError(f"machine_oee: end {end} is before start {start}")
+    return oee_by_period(machine, [Window("", start, end)], settings)[0][1]
+
+
+def _figures(
+    prepared: _Prepared, classified: _Classified, lo: int, hi: int, detail: frozenset[Category] | None
+) -> OeeFigures:
+    machine = prepared.machine
     seconds = dict.fromkeys(Category, 0)
     pieces: list[Piece] = []
     has_data = False
     failure_seconds = 0
-    for piece_lo, piece_hi, placed, category in _classify(timeline, calendar, settings, lo, hi):
+    for piece_lo, piece_hi, placed, category in classified.between(lo, hi):
         seconds[category] += piece_hi - piece_lo
         span = placed.span if placed else None
         state = span.state if span else MachineState.OFFLINE
@@ -427,19 +444,20 @@ def _figures(prepared: _Prepared, start: datetime, end: datetime, settings: OeeS
             has_data = True
         if category is Category.BREAKDOWN and state in _FAILURE_STATES:
             failure_seconds += piece_hi - piece_lo
-        pieces.append(
-            Piece(
-                machine_id=machine.machine_id,
-                start=_to_datetime(piece_lo),
-                end=_to_datetime(piece_hi),
-                category=category,
-                state=state,
-                reason_code=span.reason_code if span else "",
-                reason_name=span.reason_name if span else "",
-                source_id=span.source_id if span else None,
+        if detail is None or category in detail:
+            pieces.append(
+                Piece(
+                    machine.machine_id,
+                    _to_datetime(piece_lo),
+                    _to_datetime(piece_hi),
+                    category,
+                    state,
+                    span.reason_code if span else "",
+                    span.reason_name if span else "",
+                    span.source_id if span else None,
+                )
             )
-        )
-    failures = sum(1 for placed in timeline.starting_in(lo, hi) if _is_failure(placed, calendar, settings))
+    failures = sum(1 for placed in prepared.timeline.starting_in(lo, hi) if classified.is_failure(placed))
     counts = prepared.counts_in(lo, hi)
     startup = [c for c in counts if c.startup]
     return OeeFigures(
@@ -464,7 +482,7 @@ def _figures(prepared: _Prepared, start: datetime, end: datetime, settings: OeeS
         has_data=has_data,
         machine_ids=frozenset({machine.machine_id}) if has_data else frozenset(),
         pieces=tuple(pieces),
-        counts=counts,
+        counts=counts if detail is None else (),
     )
 
 
@@ -475,32 +493,23 @@ def combine(figures: Sequence[OeeFigures]) -> OeeFigures:
 
     Pieces and counts are concatenated in input order, so a department's Pareto can drill down to machines.
     """
-    with_data = [f for f in figures if f.has_data]
-    if not with_data:
+    return add_up([f for f in figures if f.has_data])
+
+
+def add_up(figures: Sequence[OeeFigures]) -> OeeFigures:
+    """One machine over consecutive windows: every sum added, those of windows without data too, so the result is
+    what the joined window itself gives (unlike `combine`, which leaves machines without data out)."""
+    if len(figures) == 1:
+        return figures[0]
+    if not figures:
         return OeeFigures()
+    sums: dict[str, Any] = dict(zip(ADDED, map(sum, zip(*map(_sums_of, figures), strict=True)), strict=True))
     return OeeFigures(
-        run_seconds=sum(f.run_seconds for f in with_data),
-        setup_seconds=sum(f.setup_seconds for f in with_data),
-        small_stop_seconds=sum(f.small_stop_seconds for f in with_data),
-        breakdown_seconds=sum(f.breakdown_seconds for f in with_data),
-        break_seconds=sum(f.break_seconds for f in with_data),
-        planned_maintenance_seconds=sum(f.planned_maintenance_seconds for f in with_data),
-        planned_stop_seconds=sum(f.planned_stop_seconds for f in with_data),
-        no_work_seconds=sum(f.no_work_seconds for f in with_data),
-        no_data_seconds=sum(f.no_data_seconds for f in with_data),
-        not_scheduled_seconds=sum(f.not_scheduled_seconds for f in with_data),
-        good=sum(f.good for f in with_data),
-        scrap=sum(f.scrap for f in with_data),
-        startup_scrap=sum(f.startup_scrap for f in with_data),
-        ideal_seconds=sum((f.ideal_seconds for f in with_data), Decimal(0)),
-        startup_reject_seconds=sum((f.startup_reject_seconds for f in with_data), Decimal(0)),
-        production_reject_seconds=sum((f.production_reject_seconds for f in with_data), Decimal(0)),
-        failures=sum(f.failures for f in with_data),
-        failure_seconds=sum(f.failure_seconds for f in with_data),
-        has_data=True,
-        machine_ids=frozenset().union(*(f.machine_ids for f in with_data)),
-        pieces=tuple(piece for f in with_data for piece in f.pieces),
-        counts=tuple(count for f in with_data for count in f.counts),
+        **sums,
+        has_data=any(f.has_data for f in figures),
+        machine_ids=frozenset().union(*(f.machine_ids for f in figures)),
+        pieces=tuple(piece for f in figures for piece in f.pieces),
+        counts=tuple(count for f in figures for count in f.counts),
     )
 
 
@@ -548,11 +557,26 @@ def period_windows(
 
 
 def oee_by_period(
-    machine: MachineInput, windows: Iterable[Window], settings: OeeSettings = OeeSettings()
+    machine: MachineInput,
+    windows: Iterable[Window],
+    settings: OeeSettings = OeeSettings(),
+    *,
+    detail: frozenset[Category] | None = None,
 ) -> list[tuple[Window, OeeFigures]]:
-    """OEE per window; the machine's spans, calendar and counts are indexed once for all windows."""
+    """OEE per window. The machine's time is classified once, over the hull of the windows, and each window sums
+    its part of it: classifying a stretch does not depend on the window it is seen through.
+
+    `detail` keeps only the drill-down pieces of those categories, and no counts (None keeps everything).
+    """
     prepared = _Prepared(machine)
-    return [(window, _figures(prepared, window.start, window.end, settings)) for window in windows]
+    bounds = [(window, _to_seconds(window.start), _to_seconds(window.end)) for window in windows]
+    if not bounds:
+        return []
+    for window, lo, hi in bounds:
+        if hi < lo:
+            raise ValueError(f"{window!r}: end is before start")
+    classified = _Classified(prepared, settings, min(lo for _w, lo, _h in bounds), max(hi for _w, _l, hi in bounds))
+    return [(window, _figures(prepared, classified, lo, hi, detail)) for window, lo, hi in bounds]
 
 
 def _period_start(day: date, granularity: Granularity) -> date:
@@ -669,6 +693,32 @@ class _Prepared:
 
     def counts_in(self, lo: int, hi: int) -> tuple[CountRecord, ...]:
         return tuple(self._counts[bisect_left(self._count_seconds, lo) : bisect_left(self._count_seconds, hi)])
+
+
+class _Classified:
+    """One machine's time from `lo` to `hi` classified once, sliced per window by bisection."""
+
+    def __init__(self, prepared: _Prepared, settings: OeeSettings, lo: int, hi: int) -> None:
+        self._calendar = prepared.calendar
+        self._settings = settings
+        self._stretches = _classify(prepared.timeline, prepared.calendar, settings, lo, hi)
+        self._starts = [stretch[0] for stretch in self._stretches]
+        self._failure: dict[int, bool] = {}
+
+    def between(self, lo: int, hi: int) -> list[tuple[int, int, _PlacedSpan | None, Category]]:
+        first = max(bisect_right(self._starts, lo) - 1, 0)
+        last = bisect_left(self._starts, hi)
+        return [
+            (max(piece_lo, lo), min(piece_hi, hi), placed, category)
+            for piece_lo, piece_hi, placed, category in self._stretches[first:last]
+            if piece_hi > lo and piece_lo < hi
+        ]
+
+    def is_failure(self, placed: _PlacedSpan) -> bool:
+        known = self._failure.get(placed.start)
+        if known is None:
+            known = self._failure[placed.start] = _is_failure(placed, self._calendar, self._settings)
+        return known
 
 
 def _classify(

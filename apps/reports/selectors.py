@@ -7,7 +7,7 @@ machines, so that the pure module does the arithmetic and the pages, reports and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,7 +28,7 @@ Interval = tuple[datetime, datetime]
 
 # Shift occurrences are looked up this far beyond the window, so that a night shift which began the
 # evening before keeps its own name and date.
-_SHIFT_MARGIN = timedelta(days=1)
+CALENDAR_MARGIN = timedelta(days=1)
 _REMOVING = frozenset({calendar.ExceptionKind.HOLIDAY, calendar.ExceptionKind.SHUTDOWN})
 
 
@@ -52,11 +52,25 @@ def machine_inputs(
     scope: Scope, start: datetime, end: datetime, *, now: datetime | None = None
 ) -> list[oee.MachineInput]:
     """One `MachineInput` per machine in `scope`, for [start, end), in queries that do not grow with the machines."""
+    return inputs_for(list(scope.work_centers()), start, end, now=now)
+
+
+def inputs_for(
+    centers: Sequence[WorkCenter],
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime | None = None,
+    calendars: Mapping[int, CalendarInputs | None] | None = None,
+) -> list[oee.MachineInput]:
+    """`machine_inputs` for machines already read (with their department), and their calendars if already read
+    (`calendar_inputs_for` reaching a day beyond both ends)."""
     now = now or timezone.now()
-    centers = list(scope.work_centers())
     if not centers:
         return []
-    shifts = _shift_occurrences(centers, start, end)
+    if calendars is None:
+        calendars = calendar_inputs_for(centers, start - CALENDAR_MARGIN, end + CALENDAR_MARGIN)
+    shifts = _shift_occurrences(centers, calendars, start, end)
     spans = _state_spans(centers, start, end, now)
     counts = _counts(centers, start, end)
     return [
@@ -82,14 +96,15 @@ class _Calendar:
     maintenance: tuple[Interval, ...]
 
 
-def _shift_occurrences(centers: Sequence[WorkCenter], start: datetime, end: datetime) -> dict[int, _Calendar]:
+def _shift_occurrences(
+    centers: Sequence[WorkCenter], inputs: Mapping[int, CalendarInputs | None], start: datetime, end: datetime
+) -> dict[int, _Calendar]:
     """Named shift occurrences, their breaks and planned maintenance, per machine.
 
     Holidays and shutdowns remove shift time (nothing was planned); overtime adds an occurrence of its
     own; maintenance stays inside the shift as planned downtime, which OEE reports separately. Machines
     with the same shifts and exceptions (the usual case: one plant calendar) share one computation.
     """
-    inputs = calendar_inputs_for(centers, start - _SHIFT_MARGIN, end + _SHIFT_MARGIN)
     computed: dict[tuple[CalendarInputs, tuple[str, ...]], _Calendar] = {}
     result: dict[int, _Calendar] = {}
     for wc in centers:
@@ -107,7 +122,7 @@ def _shift_occurrences(centers: Sequence[WorkCenter], start: datetime, end: date
 
 def _calendar_of(inputs: CalendarInputs, start: datetime, end: datetime) -> _Calendar:
     tz = plant_time_zone()
-    lo, hi = start - _SHIFT_MARGIN, end + _SHIFT_MARGIN
+    lo, hi = start - CALENDAR_MARGIN, end + CALENDAR_MARGIN
     removing = [exc for exc in inputs.exceptions if exc.kind in _REMOVING]
     occurrences: list[oee.ShiftOccurrence] = []
     breaks: list[Interval] = []
@@ -164,6 +179,7 @@ def _state_spans(
                 reason_name=f"{parent} › {name}" if parent else name or "",
                 reason_planned=bool(planned),
                 source_id=pk,
+                open=ended_at is None,
             )
         )
     return spans

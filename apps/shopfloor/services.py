@@ -27,7 +27,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.permissions import require_permission
+from apps.machines.choices import AmendmentCause
 from apps.machines.models import DowntimeReason, WorkCenter
+from apps.machines.services import amend_history
 from apps.routings.choices import OperationPhase, OperationStatus
 from apps.routings.models import Operation
 from apps.routings.services import mark_operation_complete, mark_operation_started
@@ -157,6 +159,8 @@ def _running(operation: Operation, doing: str, *, paused: bool | None = False) -
 
 def _event(operation: Operation, work_center: WorkCenter, kind: str, by: Any, at: datetime, **fields: Any) -> None:
     ProductionEvent.objects.create(operation=operation, work_center=work_center, kind=kind, by=by, at=at, **fields)
+    # A phone that was offline reports yesterday's work today: the counts of a closed day change.
+    amend_history(work_center_ids=[work_center.pk], start=at, end=at, cause=AmendmentCause.PRODUCTION_REPORTED)
 
 
 def _start_labor(operator: Any, operation: Operation, work_center: WorkCenter, phase: str, at: datetime) -> None:

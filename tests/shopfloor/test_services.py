@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from apps.machines.choices import AmendmentCause
+from apps.machines.models import HistoryAmendment
 from apps.routings.choices import JobStatus, OperationPhase, OperationStatus
 from apps.routings.models import Operation
 from apps.scheduling import solver
@@ -405,3 +408,17 @@ def test_the_gantt_shows_what_the_floor_reported(floor: Floor, operator: Any, ru
         floor_progress(Operation.objects.get(pk=running.pk))
         == " · on the floor: paused on laser-1 · 6 of 10 good, 1 scrap"
     )
+
+
+def test_work_reported_for_an_earlier_day_amends_the_machine_history(floor: Floor, personas: dict[str, Any]) -> None:
+    """A phone that was offline sends yesterday's reports today: stored OEE of that day must be computed again."""
+    user, laser = personas["operator"], floor.shop.laser_1
+    yesterday = timezone.now() - timedelta(days=1)
+    services.clock_in(operator=user, work_center_ids=[laser.pk], at=yesterday)
+    services.start_operation(operator=user, operation_id=floor.cut.pk, work_center_id=laser.pk, at=yesterday)
+    services.report_quantity(operator=user, operation_id=floor.cut.pk, good=3, at=yesterday + timedelta(hours=1))
+    amended = HistoryAmendment.objects.filter(work_center=laser, cause=AmendmentCause.PRODUCTION_REPORTED)
+    assert amended.count() == 2  # the start and the report
+    assert amended.filter(start=yesterday + timedelta(hours=1), end=yesterday + timedelta(hours=1)).exists()
+    services.report_quantity(operator=user, operation_id=floor.cut.pk, good=2)
+    assert amended.count() == 2  # reported now: nothing stored can be behind it yet

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('start', models.DateTimeField(blank=True, null=True, verbose_name='from')),
                 ('end', models.DateTimeField(blank=True, null=True, verbose_name='until')),
                 ('recorded_at', models.DateTimeField(db_index=True, verbose_name='recorded at')),
-                ('cause', models.CharField(max_length=80, verbose_name='cause')),
+                ('cause', models.CharField(choices=[('machine_data', 'Machine data for an earlier day'), ('reason_given', 'Downtime reason given later'), ('production_reported', 'Production reported for an earlier day'), ('history_replaced', 'History replaced')], max_length=32, verbose_name='cause')),
                 ('work_center', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history_amendments', to='machines.workcenter', verbose_name='work center')),
             ],
             options={

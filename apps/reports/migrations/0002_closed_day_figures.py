@@ -5,28 +5,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('machines', '0005_history_amendments'),
-        ('reports', '0001_initial'),
+        ("machines", "0005_history_amendments"),
+        ("reports", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ClosedDayFigures',
+            name="ClosedDayFigures",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('computed_at', models.DateTimeField(verbose_name='computed at')),
-                ('settings_key', models.CharField(help_text='What the figures were computed with.', max_length=64, verbose_name='settings')),
-                ('parts', models.JSONField(help_text='The day cut at shift edges, with sums and downtime.', verbose_name='parts')),
-                ('work_center', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='closed_day_figures', to='machines.workcenter', verbose_name='machine')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(verbose_name="day")),
+                ("computed_at", models.DateTimeField(verbose_name="computed at")),
+                (
+                    "settings_key",
+                    models.CharField(
+                        help_text="What the figures were computed with.", max_length=64, verbose_name="settings"
+                    ),
+                ),
+                (
+                    "until",
+                    models.DateTimeField(help_text="How far into the day the figures reach.", verbose_name="until"),
+                ),
+                (
+                    "parts",
+                    models.JSONField(
+                        help_text="The day cut at shift edges, with sums and downtime.", verbose_name="parts"
+                    ),
+                ),
+                (
+                    "work_center",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="closed_day_figures",
+                        to="machines.workcenter",
+                        verbose_name="machine",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'closed day OEE figures',
-                'verbose_name_plural': 'closed day OEE figures',
-                'ordering': ('work_center', 'day'),
-                'constraints': [models.UniqueConstraint(fields=('work_center', 'day'), name='reports_one_closed_day')],
+                "verbose_name": "closed day OEE figures",
+                "verbose_name_plural": "closed day OEE figures",
+                "ordering": ("work_center", "day"),
+                "constraints": [models.UniqueConstraint(fields=("work_center", "day"), name="reports_one_closed_day")],
             },
         ),
     ]

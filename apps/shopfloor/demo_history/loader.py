@@ -20,10 +20,11 @@ from apps.accounts.models import User
 from apps.accounts.roles import OPERATOR
 from apps.accounts.services import assign_roles
 from apps.machines import calendar
+from apps.machines.choices import AmendmentCause
 from apps.machines.machine_state import MachineState
 from apps.machines.models import Alarm, DowntimeReason, LiveState, MachineStateInterval, WorkCenter
 from apps.machines.selectors import calendar_inputs_for, plant_time_zone, working_intervals_for
-from apps.machines.services import assign_downtime_reason
+from apps.machines.services import amend_history, assign_downtime_reason
 from apps.routings import services as routings
 from apps.routings.choices import JobStatus
 from apps.routings.models import Customer, Job, Operation, Part, RoutingStep
@@ -190,6 +191,7 @@ def _clear(centers: Sequence[WorkCenter], operator: User, start: datetime) -> No
     Job.objects.filter(number__startswith=JOB_PREFIX).delete()
     Attendance.objects.filter(operator=operator).delete()
     ids = [wc.pk for wc in centers]
+    amend_history(work_center_ids=ids, start=start, end=None, cause=AmendmentCause.HISTORY_REPLACED)
     MachineStateInterval.objects.filter(work_center_id__in=ids, started_at__gte=start).delete()
     MachineStateInterval.objects.filter(work_center_id__in=ids).filter(
         Q(ended_at__isnull=True) | Q(ended_at__gt=start)
