@@ -142,6 +142,7 @@ _PRODUCTION_MANAGER = (
     # Report schedules, the plant's OEE targets, and retrying a failed delivery.
     | _model_perms("reports", "view add change delete", "reportschedule")
     | _model_perms("reports", "add change delete", "oeetarget")
+    | _model_perms("reports", "view add change delete", "laborrate")
     | {"reports.change_reportrun"}
     | {"machines.view_displaytoken", "machines.change_machinestateinterval", "telemetry.delete_deadletter"}
     | {

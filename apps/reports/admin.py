@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .forms import ScheduleChecks
-from .models import OeeTarget, ReportDelivery, ReportRun, ReportSchedule
+from .models import LaborRate, OeeTarget, ReportDelivery, ReportRun, ReportSchedule
 from .services import (
     REQUEST_RUN,
     RETRY_DELIVERY,
@@ -147,3 +147,14 @@ class ReportDeliveryAdmin(admin.ModelAdmin[ReportDelivery]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(LaborRate)
+class LaborRateAdmin(admin.ModelAdmin[LaborRate]):
+    """Cost per part reads these; machine rates are on the work centers, material costs on the parts."""
+
+    list_display = ("__str__", "department", "hourly_rate", "updated_at")
+    search_fields = ("department__name", "department__code")
+    list_select_related = ("department",)
+    autocomplete_fields = ("department",)
+    readonly_fields = ("created_at", "updated_at")

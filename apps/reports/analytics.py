@@ -1,7 +1,8 @@
 """Production analytics on plain dataclasses: downtime Pareto, schedule adherence, cost per part, quality.
 
-Standard library only, like `oee`, whose pieces feed the downtime Pareto. Money is Decimal to the cent, shares
-and yields are Decimal ratios to four places (0.8534 is 85.34 %), durations are Decimal minutes.
+Standard library only (plus the pure `apps.machines.calendar`), like `oee`, whose pieces feed the downtime
+Pareto. Money is Decimal to the cent, shares and yields are Decimal ratios to four places (0.8534 is 85.34 %),
+durations are Decimal minutes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
+
+from apps.machines.calendar import merge, subtract
 
 from .oee import LOST_TIME, Category, Piece, ratio, to_minutes
 
@@ -366,3 +369,53 @@ def _minutes(microseconds: Decimal) -> Decimal:
 
 def _money(amount: Decimal) -> Decimal:
     return amount.quantize(_CENTS, rounding=ROUND_HALF_UP)
+
+
+Interval = tuple[datetime, datetime]  # aware, [start, end)
+
+
+@dataclass(frozen=True)
+class PhaseWindow:
+    """A stretch during which an operation was on its machine and not paused, in setup or in run."""
+
+    start: datetime
+    end: datetime
+    run: bool  # False: setup
+
+
+def machine_run_seconds(
+    windows: Sequence[PhaseWindow], *, running: Iterable[Interval], reporting: Iterable[Interval]
+) -> int:
+    """Machine time charged to one operation, in whole seconds.
+
+    Where the machine reports its state (`reporting`: every state interval but offline), the machine's own
+    clock decides: the time it was running (`running`) while the operation was on it, in setup or run. Where it
+    reports nothing (a manned weld cell or bench, or a sensor that was down), the run phase the floor booked
+    counts instead, so a station without a sensor still earns its rate. Setup without telemetry is not machine
+    time; the operator's setup labor is charged as labor.
+    """
+    on_machine = merge((window.start, window.end) for window in windows)
+    booked_run = merge((window.start, window.end) for window in windows if window.run)
+    measured = _intersect(on_machine, merge(running))
+    unmeasured_run = subtract(booked_run, merge(reporting))
+    return _whole_seconds(measured) + _whole_seconds(unmeasured_run)
+
+
+def job_cost(operations: Sequence[CostBreakdown], good_units: int) -> CostBreakdown:
+    """A job's cost: its operations' lines added up, spread over the good parts the job delivered (those of its
+    last operation). Adding rounded lines keeps the job rows equal to the sum of their operation rows."""
+    machine = sum((op.machine for op in operations), Decimal("0.00"))
+    labor = sum((op.labor for op in operations), Decimal("0.00"))
+    scrap = sum((op.scrap for op in operations), Decimal("0.00"))
+    total = machine + labor + scrap
+    per_good_part = _money(total / good_units) if good_units else None
+    return CostBreakdown(machine=machine, labor=labor, scrap=scrap, total=total, per_good_part=per_good_part)
+
+
+def _intersect(first: list[Interval], second: list[Interval]) -> list[Interval]:
+    """Both sorted and merged."""
+    return subtract(first, subtract(first, second))
+
+
+def _whole_seconds(intervals: Iterable[Interval]) -> int:
+    return sum((end - start) // timedelta(seconds=1) for start, end in intervals)

@@ -39,6 +39,8 @@ from .figures import (
     percent,
     plant_figures,
 )
+from .report_cost import COST_REPORT
+from .report_energy import ENERGY_REPORT
 from .selectors import Scope
 from .targets import targets_for
 
@@ -576,6 +578,8 @@ REPORT_LIST = (
      gettext_lazy("Planned against actual start and finish per operation."), schedule_adherence),
     ("quality-summary", gettext_lazy("Quality summary"),
      gettext_lazy("Scrap by reason, first-pass yield and DPMO."), quality_summary),
+    COST_REPORT,
+    ENERGY_REPORT,
 )  # fmt: skip
 
 

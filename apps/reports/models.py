@@ -382,3 +382,58 @@ class ReportDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} ({self.get_status_display()})"
+
+
+class LaborRate(TimeStampedModel):
+    """What an hour of operator time costs in one department, or plant-wide when no department is given.
+
+    Loaded the way the cost accountant loads it (wages, benefits and payroll taxes), per department rather than per
+    person: welders and brake operators cost more than shipping, and individual pay stays out of the MES. A
+    department without a rate of its own uses the plant-wide one. Cost per part charges it for the labor time the
+    floor booked on an operation, setup and run alike.
+    """
+
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="labor_rates",
+        help_text=_("Empty: the plant-wide rate, for departments without their own."),
+    )
+    hourly_rate = models.DecimalField(
+        _("hourly rate"),
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Cost of one hour of operator time, with benefits and payroll taxes."),
+    )
+
+    class Meta:
+        verbose_name = _("labor rate")
+        verbose_name_plural = _("labor rates")
+        ordering = ("department__sequence", "department__name")
+        constraints = [
+            models.UniqueConstraint(
+                Coalesce("department", models.Value(0)),
+                condition=models.Q(department__isnull=True),
+                name="reports_laborrate_one_plant_wide",
+                violation_error_message=_("The plant already has a plant-wide labor rate."),
+            ),
+            models.UniqueConstraint(
+                fields=("department",),
+                condition=models.Q(department__isnull=False),
+                name="reports_laborrate_one_per_department",
+                violation_error_message=_("This department already has a labor rate."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hourly_rate__gte=0),
+                name="reports_laborrate_not_negative",
+                violation_error_message=_("A labor rate cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.department or _("plant")
+        return f"{scope}: {self.hourly_rate}/h"

@@ -22,6 +22,8 @@ from apps.machines.selectors import plant_time_zone
 from . import charts, oee
 from .figures import WORLD_CLASS, GroupFigures, MachineFigures, PlantFigures, chart_words, loss_series, machine_period
 from .periods import asked, filter_form, period_from, plant_figures_asked
+from .report_energy import daily_chart, energy_by_day
+from .selectors import Scope
 from .targets import targets_for
 
 VIEW_OEE = "reports.view_oee"
@@ -180,5 +182,11 @@ class MachineDashboardView(RoleRequiredMixin, TemplateView):
             ),
             time_zone=plant_time_zone(),
             query=self.request.GET.urlencode(),
+        )
+        days, energies = energy_by_day(Scope(work_center_ids=(self.work_center.pk,)), period)
+        energy = energies[0] if energies else None
+        context.update(
+            energy=energy,
+            energy_chart=_svg(daily_chart(days, energy.per_window)) if energy and energy.energy.has_data else "",
         )
         return context

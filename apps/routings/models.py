@@ -61,6 +61,18 @@ class Part(TimeStampedModel):
     grain_direction = models.CharField(
         _("grain direction"), max_length=8, choices=GrainDirection.choices, default=GrainDirection.NONE
     )
+    material_cost = models.DecimalField(
+        _("material cost per part"),
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "Standard cost of the material in one finished part (its share of the sheet, hardware). "
+            "Cost per part charges it for every part scrapped. Empty: not known."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords()
 

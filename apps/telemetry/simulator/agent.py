@@ -2,7 +2,8 @@
 
 The agent itself (sequences, ring buffer, documents, HTTP) is `apps.telemetry.mtconnect.agent`; this
 module maps the simulator's metrics to data items and its values to element texts. The device name is
-the work center code, so the MES's MTConnect client maps it without configuration.
+the work center code, so the MES's MTConnect client maps it without configuration. The power meter's
+`power_kw` is not served (MTConnect's WATTAGE is in watts; the MES reads the meter over Sparkplug).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class SimulatedAgent(MTConnectAgent):
 
     def __init__(self, spec: MachineSpec, *, instance_id: int, buffer_size: int = 4096, port: int = 0) -> None:
         super().__init__(
-            [ITEMS["availability"], *(ITEMS[metric] for metric in spec.metrics)],
+            [ITEMS["availability"], *(ITEMS[metric] for metric in spec.metrics if metric in ITEMS)],
             device=spec.code,
             uuid=f"sim-{spec.code}",
             instance_id=instance_id,

@@ -7,6 +7,11 @@ machines do not move in lockstep. The metrics are the ones the MES derives machi
 (`laser_power` in watts on lasers, `spindle_load` in percent elsewhere). Manual stations report only
 `execution` and `part_count`, as a scanner at a bench would.
 
+A machine with a power meter (`MachineSpec.power_meter`; every demo machine but the manual stations) also reports
+its electrical draw, `power_kw`, every POWER_PERIOD whatever it does, as a meter would: standby outside working
+time, then by what the machine does (idle, setup, stopped by an alarm, or working: a base plus a share of the load
+number), with ±3 % noise from a generator of its own, so that metering a machine changes nothing else it reports.
+
 Working time comes from a `Calendar` (the work center's `working_intervals`): a cycle, setup or stop that
 reaches the end of a shift is cut there and the machine reports READY with no load, so nothing runs
 outside working time; a breakdown is taken as repaired before the next shift.
@@ -15,6 +20,7 @@ outside working time; a breakdown is taken as repaired before the next shift.
 from __future__ import annotations
 
 import random
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,11 +38,13 @@ PART_COUNT = "part_count"
 ALARM = "alarm"
 LASER_POWER = "laser_power"
 SPINDLE_LOAD = "spindle_load"
+POWER_KW = "power_kw"
 
 ACTIVE, READY, STOPPED, INTERRUPTED = "ACTIVE", "READY", "STOPPED", "INTERRUPTED"
 AUTOMATIC, MANUAL = "AUTOMATIC", "MANUAL"
 
 SAMPLE_PERIOD = timedelta(seconds=30)  # how often the number is reported while a cycle runs
+POWER_PERIOD = timedelta(seconds=60)  # how often a power meter reports, day and night
 
 
 class Kind(StrEnum):
@@ -113,6 +121,31 @@ PROFILES: dict[Kind, Profile] = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class PowerProfile:
+    """Electrical draw in kW. `standby` outside working time (controls, chiller or pump on standby), `idle` ready
+    to work, `setup` with the operator changing tools, `stopped` by an alarm; working: `base` + `per_load` x the
+    load number (W of laser power, or % of spindle load)."""
+
+    standby: float
+    idle: float
+    setup: float
+    stopped: float
+    base: float
+    per_load: float
+
+
+POWER: dict[Kind, PowerProfile] = {
+    # A 6 kW fiber laser: resonator, chiller, drives and fume extraction; 29-39 kW while cutting.
+    Kind.LASER: PowerProfile(2.0, 9.0, 6.0, 7.0, 12.0, 0.0045),
+    Kind.PUNCH: PowerProfile(0.6, 4.0, 3.0, 3.5, 8.0, 0.15),  # 12.5-20.8 kW punching
+    Kind.BRAKE: PowerProfile(0.2, 2.5, 1.5, 2.0, 4.0, 0.1),  # hydraulic pump idling; 6-13 kW bending
+    Kind.WELDING: PowerProfile(0.1, 0.8, 0.5, 0.6, 3.0, 0.12),  # 7.8-14.4 kW with the arc on
+    Kind.ROBOT: PowerProfile(0.4, 2.0, 1.2, 1.5, 6.0, 0.1),  # 11-15 kW welding
+    Kind.POLISHING: PowerProfile(0.1, 1.5, 0.8, 1.0, 3.0, 0.08),  # 5-8.6 kW grinding
+}
+
+
 class Calendar(Protocol):
     """When a machine may run: sorted, non-overlapping UTC intervals inside [start, end)."""
 
@@ -136,10 +169,15 @@ class MachineSpec:
     code: str
     department: str
     kind: Kind
+    power_meter: bool = False  # reports `power_kw` (machines of a kind without a POWER profile never do)
 
     @property
     def profile(self) -> Profile:
         return PROFILES[self.kind]
+
+    @property
+    def power(self) -> PowerProfile | None:
+        return POWER.get(self.kind) if self.power_meter else None
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -148,7 +186,8 @@ class MachineSpec:
             return (EXECUTION, PART_COUNT)
         numeric = self.profile.numeric
         assert numeric is not None
-        return (EXECUTION, CONTROLLER_MODE, PROGRAM, PART_COUNT, ALARM, numeric)
+        metered = (POWER_KW,) if self.power is not None else ()
+        return (EXECUTION, CONTROLLER_MODE, PROGRAM, PART_COUNT, ALARM, numeric, *metered)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -181,9 +220,13 @@ class MachineModel:
     _job: int = field(init=False, default=0)
     _parts: int = field(init=False, default=0)
     _reported: dict[str, Value] = field(init=False, default_factory=dict, repr=False)
+    _power_rng: random.Random = field(init=False, repr=False)
+    _next_power: datetime | None = field(init=False, default=None, repr=False)
+    _periods: list[Interval] = field(init=False, default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(f"{self.seed}:{self.spec.code}")
+        self._power_rng = random.Random(f"{self.seed}:{self.spec.code}:power")
         initial: dict[str, Value] = {
             EXECUTION: READY,
             CONTROLLER_MODE: AUTOMATIC,
@@ -193,20 +236,62 @@ class MachineModel:
         }
         if self.spec.profile.numeric is not None:
             initial[self.spec.profile.numeric] = 0.0
+        if self.spec.power is not None:
+            initial[POWER_KW] = 0.0
+            self._next_power = self.start  # the meter's first reading goes out with the birth
         self.current = {metric: initial[metric] for metric in self.spec.metrics}
         self._reported = dict(self.current)
         self._events = self._run()
         self._next = next(self._events, None)
 
     def advance(self, until: datetime) -> list[Event]:
-        """Every event with `at <= until` not returned before; `current` then holds the values at `until`."""
+        """Every event with `at <= until` not returned before; `current` then holds the values at `until`.
+
+        Power readings are merged in time order; one at the moment of other events reflects them.
+        """
         out: list[Event] = []
-        while self._next is not None and self._next.at <= until:
-            event = self._next
-            self.current[event.metric] = event.value
-            out.append(event)
-            self._next = next(self._events, None)
-        return out
+        while True:
+            event, tick = self._next, self._next_power
+            if tick is not None and tick > until:
+                tick = None
+            if event is not None and event.at <= until and (tick is None or event.at <= tick):
+                self.current[event.metric] = event.value
+                out.append(event)
+                self._next = next(self._events, None)
+            elif tick is not None:
+                if event is None and (not self._periods or tick > self._periods[-1][1]):
+                    self._next_power = None  # no working time ahead: the machine reports nothing more
+                    continue
+                value = self._power_at(tick)
+                self.current[POWER_KW] = value
+                out.append(Event(tick, POWER_KW, value))
+                self._next_power = tick + POWER_PERIOD
+            else:
+                return out
+
+    def _power_at(self, moment: datetime) -> float:
+        """The meter's reading at `moment`, from the values at `moment` (every event up to it is applied).
+
+        The working period holding `moment`, if any, is known by then: the next event is later than `moment`,
+        and the model registers a period before it yields anything of it.
+        """
+        power = self.spec.power
+        assert power is not None
+        current = self.current
+        index = bisect_right(self._periods, (moment, moment)) - 1
+        working = any(begin <= moment < end for begin, end in self._periods[max(index - 1, 0) : index + 2])
+        if not working:
+            level = power.standby
+        elif current.get(ALARM) or current[EXECUTION] == STOPPED:
+            level = power.stopped
+        elif current[EXECUTION] == ACTIVE:
+            load = current.get(self.spec.profile.numeric or "", 0.0)
+            level = power.base + power.per_load * float(load if isinstance(load, int | float) else 0.0)
+        elif current.get(CONTROLLER_MODE) == MANUAL:
+            level = power.setup
+        else:
+            level = power.idle
+        return round(level * self._power_rng.uniform(0.97, 1.03), 2)
 
     def _run(self) -> Iterator[Event]:
         moment, idle_windows = self.start, 0
@@ -218,6 +303,7 @@ class MachineModel:
                 continue
             idle_windows = 0
             for begin, end in periods:
+                self._periods.append((max(begin, moment), end))
                 yield from _Shift(self, max(begin, moment), end).run()
                 moment = end
 

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from apps.machines.models import WorkCenter
 from apps.machines.selectors import working_intervals
-from apps.telemetry.simulator.model import Interval, Kind, MachineSpec, kind_of
+from apps.telemetry.simulator.model import POWER, Interval, Kind, MachineSpec, kind_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,5 +69,8 @@ def simulated_work_centers(count: int | None = None) -> list[WorkCenter]:
 
 
 def spec_of(work_center: WorkCenter) -> MachineSpec:
+    """The machine's behaviour by its type; every machine with a power profile has a power meter."""
     kind: Kind = kind_of(work_center.work_center_type.code)
-    return MachineSpec(code=work_center.code, department=work_center.department.code, kind=kind)
+    return MachineSpec(
+        code=work_center.code, department=work_center.department.code, kind=kind, power_meter=kind in POWER
+    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from apps.telemetry.observations import Value
-from apps.telemetry.simulator.model import PART_COUNT, Event, MachineSpec
+from apps.telemetry.simulator.model import LASER_POWER, PART_COUNT, POWER_KW, SPINDLE_LOAD, Event, MachineSpec
 from apps.telemetry.simulator.sinks import Sink
 from apps.telemetry.sparkplug import DataType, MetricSample, encode_payload, parse_payload
 from apps.telemetry.sparkplug.codec import BD_SEQ_METRIC, REBIRTH_METRIC, to_ms
@@ -29,7 +29,7 @@ ONE_MS = timedelta(milliseconds=1)
 def datatype_of(metric: str) -> int:
     if metric == PART_COUNT:
         return DataType.Int64
-    if metric in ("laser_power", "spindle_load"):
+    if metric in (LASER_POWER, SPINDLE_LOAD, POWER_KW):
         return DataType.Double
     return DataType.String
 
