@@ -209,7 +209,11 @@ def plant_figures(
         departments=tuple(_by_department(lean_machines)),
         machines=tuple(lean_machines),
         trend=tuple(sorted(((w, _lean(oee.combine(f))) for w, f in by_window.items()), key=lambda row: row[0].start)),
-        shifts=tuple((name, _lean(oee.combine(by_shift[name]))) for name in sorted(by_shift)),
+        shifts=tuple(
+            (name, _lean(oee.combine(by_shift[name])))
+            for name in sorted(by_shift)
+            if name == shift_name or not shift_name
+        ),
         pareto_by_reason=tuple(analytics.pareto(analytics.reason_items(analytics.merge_lost_time(lost.values())))),
         pareto_by_machine=tuple(
             analytics.pareto(

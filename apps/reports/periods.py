@@ -30,7 +30,10 @@ class DashboardFilterForm(forms.Form):
     )
     last_day = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     department = forms.ModelChoiceField(
-        label=gettext_lazy("Department"), queryset=Department.objects.order_by("sequence", "name"), required=False
+        label=gettext_lazy("Department"),
+        queryset=Department.objects.order_by("sequence", "name"),
+        required=False,
+        empty_label=gettext_lazy("all departments"),
     )
     shift = forms.CharField(label=gettext_lazy("Shift"), required=False)
     granularity = forms.ChoiceField(

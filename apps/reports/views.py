@@ -20,7 +20,17 @@ from apps.machines.models import STATE_CHOICES, Department, WorkCenter
 from apps.machines.selectors import plant_time_zone
 
 from . import charts, oee
-from .figures import WORLD_CLASS, GroupFigures, MachineFigures, PlantFigures, chart_words, loss_series, machine_period
+from .figures import (
+    SIX_BIG_LOSSES,
+    WORLD_CLASS,
+    GroupFigures,
+    MachineFigures,
+    PlantFigures,
+    chart_words,
+    loss_minutes,
+    loss_series,
+    machine_period,
+)
 from .periods import asked, filter_form, period_from, plant_figures_asked
 from .report_energy import daily_chart, energy_by_day
 from .selectors import Scope
@@ -64,6 +74,7 @@ class PlantDashboardView(RoleRequiredMixin, TemplateView):
             ],
             machine_rows=_machine_rows(self.request, figures),
             department_rows=_department_rows(self.request, figures),
+            six_losses=[(label, loss_minutes(figures.plant)[key]) for key, label in SIX_BIG_LOSSES],
             query=self.request.GET.urlencode(),
         )
         return context
