@@ -88,11 +88,20 @@ async function getJSON(path, snapshot) {
   }
 }
 
+// When an action's answer last replaced each operation's copy. On shop Wi-Fi a read sent before
+// that moment can be answered after it, with the state from before the action: it must not win.
+const answeredAt = new Map();
+
+async function rememberRead(op, askedAt) {
+  if ((answeredAt.get(op.id) ?? -Infinity) > askedAt) return (await outbox.storedOperation(op.id)) || op;
+  await outbox.rememberOperation(op);
+  return op;
+}
+
 async function loadOperation(id) {
+  const askedAt = performance.now();
   try {
-    const op = await getJSON(`operations/${id}/`);
-    await outbox.rememberOperation(op);
-    return op;
+    return await rememberRead(await getJSON(`operations/${id}/`), askedAt);
   } catch (error) {
     const stored = await outbox.storedOperation(id);
     if (stored) return stored;
@@ -165,7 +174,10 @@ async function onResult(result) {
     state.sentSinceRefresh = true;
     const data = result.data;
     if (data && data.user && "attendance" in data) state.me = data;
-    else if (data && data.job && data.id) await outbox.rememberOperation(data);
+    else if (data && data.job && data.id) {
+      answeredAt.set(data.id, performance.now());
+      await outbox.rememberOperation(data);
+    }
     if (item.action === "issue") notice(t("Issue sent. A supervisor will look at it."), "ok");
     if (item.action === "downtime-reason") state.prompts = state.prompts.filter((p) => p.id !== item.prompt);
   } else if (result.error.code === "short" && state.interactive.has(item.key)) {
@@ -530,19 +542,26 @@ async function askCounts(op, action) {
   );
   const reasonField = field(t("Scrap reason"), reasonSelect);
   reasonField.hidden = true;
+  // Said in the sheet itself: the page's notices sit behind the modal.
+  const reasonMissing = h("p", { className: "notice conflict", id: "scrap-reason-missing", role: "alert", hidden: true }, t("Scrapped parts need a scrap reason."));
   const good = numberInput("good", action === "complete" ? left : 0);
   const scrap = numberInput("scrap", 0);
   scrap.addEventListener("input", () => {
     reasonField.hidden = !(Number(scrap.value) > 0);
+    if (reasonField.hidden) reasonMissing.hidden = true;
+  });
+  reasonSelect.addEventListener("change", () => {
+    if (reasonSelect.value) reasonMissing.hidden = true;
   });
   const title = action === "complete" ? t("Complete %(op)s", { op: opLabel(op) }) : t("Report parts for %(op)s", { op: opLabel(op) });
   return sheet(
     title,
-    [h("p", { className: "muted" }, t("%(good)s of %(qty)s good so far.", { good: op.quantity_good, qty: op.quantity })), field(t("Good"), good), field(t("Scrap"), scrap), reasonField],
+    [h("p", { className: "muted" }, t("%(good)s of %(qty)s good so far.", { good: op.quantity_good, qty: op.quantity })), field(t("Good"), good), field(t("Scrap"), scrap), reasonField, reasonMissing],
     action === "complete" ? t("Complete") : t("Report"),
     (form) => {
       const counts = { good: Number(good.value) || 0, scrap: Number(scrap.value) || 0, scrap_reason: reasonSelect.value ? Number(reasonSelect.value) : null };
       if (counts.scrap > 0 && !counts.scrap_reason) {
+        reasonMissing.hidden = false;
         reasonSelect.focus();
         return undefined;
       }
@@ -640,12 +659,13 @@ async function operationView(view) {
 
 async function jobView(view) {
   let job;
+  const askedAt = performance.now();
   try {
     job = await getJSON(`jobs/${view.id}/`, `job-${view.id}`);
   } catch {
     return h("p", { className: "notice conflict" }, t("Job %(id)s is not available offline.", { id: view.id }));
   }
-  job.operations.forEach((op) => outbox.rememberOperation(op));
+  job.operations.forEach((op) => rememberRead(op, askedAt));
   return [
     h("h1", {}, t("Job %(number)s", { number: job.number })),
     h(
@@ -783,8 +803,9 @@ async function refreshAll() {
   state.reasons = await getJSON("reasons/", "reasons").catch(() => state.reasons);
   if (effectiveMe() && effectiveMe().attendance) {
     try {
+      const askedAt = performance.now();
       state.queue = await getJSON("queue/", "queue");
-      for (const center of state.queue.work_centers) for (const entry of center.entries) await outbox.rememberOperation(entry);
+      for (const center of state.queue.work_centers) for (const entry of center.entries) await rememberRead(entry, askedAt);
     } catch {
       // No queue cached yet: the view says so and the next tick retries.
     }
