@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.core.admin_base import ReadOnlyAdmin
+
 from .forms import BreakFormSet, CalendarExceptionForm, ShiftInCalendarForm
 from .models import (
     Alarm,
@@ -18,6 +20,7 @@ from .models import (
     Department,
     DisplayToken,
     DowntimeReason,
+    HistoryAmendment,
     LiveState,
     MachineStateInterval,
     Shift,
@@ -291,3 +294,14 @@ class DisplayTokenAdmin(admin.ModelAdmin[DisplayToken]):
     def revoke(self, request: HttpRequest, queryset: QuerySet[DisplayToken]) -> None:
         count = revoke_display_tokens(token_ids=list(queryset.values_list("pk", flat=True)), user=request.user)
         self.message_user(request, ngettext("%(n)d display revoked.", "%(n)d displays revoked.", count) % {"n": count})
+
+
+@admin.register(HistoryAmendment)
+class HistoryAmendmentAdmin(ReadOnlyAdmin):
+    """Written where a machine's past changes after the fact; stored OEE figures it reaches are recomputed."""
+
+    list_display = ("recorded_at", "work_center", "cause", "start", "end")
+    list_filter = ("cause", "work_center__department")
+    search_fields = ("work_center__code", "work_center__name")
+    list_select_related = ("work_center",)
+    date_hierarchy = "recorded_at"

@@ -8,8 +8,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_base import ReadOnlyAdmin
+
 from .forms import ScheduleChecks
-from .models import LaborRate, OeeTarget, ReportDelivery, ReportRun, ReportSchedule
+from .models import ClosedDayFigures, LaborRate, OeeTarget, ReportDelivery, ReportRun, ReportSchedule
 from .services import (
     REQUEST_RUN,
     RETRY_DELIVERY,
@@ -158,3 +160,15 @@ class LaborRateAdmin(admin.ModelAdmin[LaborRate]):
     list_select_related = ("department",)
     autocomplete_fields = ("department",)
     readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(ClosedDayFigures)
+class ClosedDayFiguresAdmin(ReadOnlyAdmin):
+    """Derived from the intervals: deleting rows makes the next dashboard or report compute those days again."""
+
+    list_display = ("work_center", "day", "until", "computed_at")
+    list_filter = ("work_center__department", "day")
+    search_fields = ("work_center__code", "work_center__name")
+    list_select_related = ("work_center",)
+    date_hierarchy = "day"
+    exclude = ("parts",)

@@ -1,22 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.core.admin_base import ReadOnlyAdmin
+
 from .models import Attendance, IdempotentAction, IssueReport, LaborEntry, ProductionEvent, ScrapReason
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Records written by the shop floor: read here, corrected through the services (with a reason)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ScrapReason)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import string
-from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -10,21 +9,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.core.admin_base import ReadOnlyAdmin
+
 from .ingest import replay_dead_letters
 from .models import DeadLetter, HourlyRollup, Sample, SampleBlock, StreamGap
 
 PREVIEW_BYTES = 2048
 _PRINTABLE = set(string.printable) - set("\x0b\x0c")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Telemetry is written by the ingest pipeline only: the admin looks, it does not edit."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Sample)
