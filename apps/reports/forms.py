@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.machines.models import Department, WorkCenter
 from apps.machines.selectors import plant_time_zone
@@ -105,7 +106,7 @@ class ReportScheduleForm(ScheduleChecks):
 class RunRequestForm(forms.Form):
     """ "Run now": a report for any period, department and machines, rendered in the background."""
 
-    report = forms.ChoiceField(label=_("Report"), choices=report_choices)
+    report = forms.ChoiceField(label=pgettext_lazy("document", "Report"), choices=report_choices)
     period_start = forms.DateField(label=_("From"), widget=_DATE)
     period_end = forms.DateField(label=_("To"), widget=_DATE)
     department = forms.ModelChoiceField(
@@ -160,5 +161,7 @@ def _with_blank(choices: Any) -> list[tuple[str, Any]]:
 
 
 class RunFilterForm(forms.Form):
-    report = forms.ChoiceField(label=_("Report"), required=False, choices=lambda: _with_blank(report_choices))
+    report = forms.ChoiceField(
+        label=pgettext_lazy("document", "Report"), required=False, choices=lambda: _with_blank(report_choices)
+    )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=_with_blank(RunStatus.choices))
