@@ -25,6 +25,7 @@ from apps.reports.pdf import render_pdf
 from apps.reports.report_energy import ENERGY_REPORT, energy_report
 from apps.reports.selectors import Scope
 from apps.telemetry.models import HourlyRollup, Sample
+from apps.telemetry.storage import ensure_partitions
 from tests.reports.floor import MONDAY, at, interval
 from tests.routings.builders import Shop
 
@@ -41,7 +42,8 @@ def utc(hour: int, minute: int = 0) -> datetime:
 
 
 def samples(wc: WorkCenter, start: datetime, values: list[float], *, metric: str = "power_kw") -> None:
-    """One reading every 5 minutes from `start`."""
+    """One reading every 5 minutes from `start` (on PostgreSQL, into day partitions made for them first)."""
+    ensure_partitions((start + timedelta(minutes=5 * index)).date() for index in range(len(values)))
     first = Sample.objects.filter(work_center=wc).count()
     Sample.objects.bulk_create(
         Sample(
