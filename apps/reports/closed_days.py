@@ -74,7 +74,7 @@ def machine_parts(
             own_start = compute_from[machine.machine_id]
             parts = days.day_parts(machine, own_start, end, tz, settings)
             result[machine.machine_id] = [*kept[machine.machine_id], *parts]
-            to_store.extend(_to_store(machine, kept[machine.machine_id], parts, keys, tz, now))
+            to_store.extend(_to_store(machine, kept[machine.machine_id], parts, keys, now))
     ClosedDayFigures.objects.bulk_create(
         to_store,
         update_conflicts=True,
@@ -98,7 +98,7 @@ def _stored_run(
     kept: list[days.DayPart] = []
     reach = start
     for day in period_days:
-        day_start, day_end = day_span(day, day, tz)
+        day_end = day_span(day, day, tz)[1]
         row = stored.get((machine_id, day))
         if row is None:
             break
@@ -115,7 +115,6 @@ def _to_store(
     kept: Sequence[days.DayPart],
     parts: Sequence[days.DayPart],
     keys: dict[tuple[int, date], str],
-    tz: ZoneInfo,
     now: datetime,
 ) -> list[ClosedDayFigures]:
     """The days whose stored figures can now reach further: up to the last part edge that has settled.
@@ -136,7 +135,6 @@ def _to_store(
         by_day[part.day].append(part)
     rows = []
     for day in sorted({part.day for part in settled}):
-        _day_start, day_end = day_span(day, day, tz)
         rows.append(
             ClosedDayFigures(
                 work_center_id=machine.machine_id,

@@ -84,9 +84,9 @@ def to_record(parts: Sequence[DayPart]) -> list[dict[str, Any]]:
     return [
         {
             "shift": part.shift,
-            "occurrence": _seconds(part.occurrence) if part.occurrence else None,
-            "start": _seconds(part.start),
-            "end": _seconds(part.end),
+            "occurrence": oee.to_seconds(part.occurrence) if part.occurrence else None,
+            "start": oee.to_seconds(part.start),
+            "end": oee.to_seconds(part.end),
             "sums": [_plain(getattr(part.figures, name)) for name in oee.ADDED],
             "has_data": part.figures.has_data,
             "lost": {
@@ -110,9 +110,9 @@ def from_record(machine_id: int, day: date, record: Sequence[dict[str, Any]]) ->
             DayPart(
                 day=day,
                 shift=item["shift"],
-                occurrence=_instant(item["occurrence"]) if item["occurrence"] is not None else None,
-                start=_instant(item["start"]),
-                end=_instant(item["end"]),
+                occurrence=oee.from_seconds(item["occurrence"]) if item["occurrence"] is not None else None,
+                start=oee.from_seconds(item["start"]),
+                end=oee.from_seconds(item["end"]),
                 figures=oee.OeeFigures(**sums, has_data=has_data, machine_ids=with_data if has_data else frozenset()),
                 lost={key: (label, seconds, frozenset(stops)) for key, (label, seconds, stops) in item["lost"].items()},
             )
@@ -122,14 +122,3 @@ def from_record(machine_id: int, day: date, record: Sequence[dict[str, Any]]) ->
 
 def _plain(value: int | Decimal) -> int | str:
     return str(value) if isinstance(value, Decimal) else value
-
-
-def _seconds(moment: datetime) -> int:
-    return int((moment - _EPOCH).total_seconds())
-
-
-def _instant(seconds: int) -> datetime:
-    return _EPOCH + timedelta(seconds=seconds)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,5 +1,6 @@
 """Electrical energy of machines from their power readings: kWh over a window, while running and while not, and
-per good part. Standard library only: plain dataclasses in, plain dataclasses out, tested without a database.
+per good part. Standard library only (and the pure `oee` helpers): plain dataclasses in, plain dataclasses out,
+tested without a database.
 
 What is measured. A machine's power P(t), in kW, from a power metric (`energy_inputs.POWER_METRICS`), integrated
 over the window. "Running" is the machine state `running` (it is cutting, bending, welding: producing); every
@@ -33,17 +34,17 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from .oee import from_seconds, ratio, require_aware, to_seconds
 
 Interval = tuple[datetime, datetime]  # aware, [start, end)
 
 MAX_HOLD = timedelta(minutes=5)
 HOUR_SECONDS = 3600
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _KWH = Decimal("0.001")
-_RATIO = Decimal("0.0001")
 _ZERO = Decimal("0.000")
 
 
@@ -55,7 +56,7 @@ class PowerReading:
     kw: float | None
 
     def __post_init__(self) -> None:
-        _require_aware(self.at, "PowerReading at")
+        require_aware(self.at, "PowerReading at")
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ class HourMean:
     mean_kw: float
 
     def __post_init__(self) -> None:
-        _require_aware(self.hour, "HourMean hour")
-        if _to_seconds(self.hour) % HOUR_SECONDS:
+        require_aware(self.hour, "HourMean hour")
+        if to_seconds(self.hour) % HOUR_SECONDS:
             raise ValueError(f"HourMean hour must be the start of a UTC hour, got {self.hour.isoformat()}")
 
 
@@ -79,7 +80,7 @@ class PartsReport:
     good: int
 
     def __post_init__(self) -> None:
-        _require_aware(self.at, "PartsReport at")
+        require_aware(self.at, "PartsReport at")
 
 
 @dataclass(frozen=True)
@@ -178,13 +179,6 @@ class MachineEnergy:
         return self.power_metric is not None
 
 
-def ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
-    """A ratio to four places; None, not 0, when there is nothing to divide by."""
-    if denominator == 0:
-        return None
-    return (Decimal(numerator) / Decimal(denominator)).quantize(_RATIO, rounding=ROUND_HALF_UP)
-
-
 def machine_energy(
     machine: EnergyInput,
     start: datetime,
@@ -205,12 +199,12 @@ def energy_by_window(
     max_hold: timedelta = MAX_HOLD,
 ) -> list[Energy]:
     """Energy per window; the machine's readings, roll-ups, running intervals and parts are indexed once for all."""
-    _require_aware(settled_before, "settled_before")
+    require_aware(settled_before, "settled_before")
     if max_hold <= timedelta(0):
         raise ValueError("max_hold must be positive")
     prepared = _Prepared(machine, max_hold.total_seconds())
-    settled = _to_seconds(settled_before)
-    return [prepared.energy(_to_seconds(start), _to_seconds(end), settled) for start, end in _checked(windows)]
+    settled = to_seconds(settled_before)
+    return [prepared.energy(to_seconds(start), to_seconds(end), settled) for start, end in _checked(windows)]
 
 
 def hours_needing_samples(
@@ -218,16 +212,16 @@ def hours_needing_samples(
 ) -> list[datetime]:
     """The UTC hours (their starts) whose raw samples the computation reads: every hour overlapping a window that
     the roll-up (rule 1) cannot answer. Read the samples of these hours, and `max_hold` before each, no others."""
-    _require_aware(settled_before, "settled_before")
+    require_aware(settled_before, "settled_before")
     prepared = _Prepared(machine, MAX_HOLD.total_seconds())
-    settled = _to_seconds(settled_before)
+    settled = to_seconds(settled_before)
     needed: set[int] = set()
     for start, end in _checked(windows):
-        lo, hi = _to_seconds(start), _to_seconds(end)
+        lo, hi = to_seconds(start), to_seconds(end)
         for hour in _hours(lo, hi):
             if not prepared.rolled_up(hour, max(hour, lo), min(hour + HOUR_SECONDS, hi), settled):
                 needed.add(hour)
-    return [_to_datetime(hour) for hour in sorted(needed)]
+    return [from_seconds(hour) for hour in sorted(needed)]
 
 
 def sample_ranges(hours: Iterable[datetime], *, max_hold: timedelta = MAX_HOLD, limit: int = 48) -> list[Interval]:
@@ -280,7 +274,7 @@ class _Prepared:
     def __init__(self, machine: EnergyInput, max_hold: float) -> None:
         self.machine = machine
         self.max_hold = max_hold
-        self.means = {_to_seconds(h.hour): h.mean_kw for h in machine.hours if math.isfinite(h.mean_kw)}
+        self.means = {to_seconds(h.hour): h.mean_kw for h in machine.hours if math.isfinite(h.mean_kw)}
         readings = sorted(machine.readings, key=lambda r: r.at)
         self.times = [_to_float_seconds(r.at) for r in readings]
         self.values = [r.kw if r.kw is not None and math.isfinite(r.kw) else None for r in readings]
@@ -397,25 +391,12 @@ def _kwh(kw_seconds: float) -> Decimal:
 
 def _checked(windows: Sequence[Interval]) -> Sequence[Interval]:
     for start, end in windows:
-        _require_aware(start, "window start")
-        _require_aware(end, "window end")
+        require_aware(start, "window start")
+        require_aware(end, "window end")
         if end < start:
             raise ValueError(f"window end {end.isoformat()} is before its start {start.isoformat()}")
     return windows
 
 
-def _to_seconds(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(seconds=1)
-
-
 def _to_float_seconds(moment: datetime) -> float:
-    return (moment - _EPOCH).total_seconds()
-
-
-def _to_datetime(seconds: int) -> datetime:
-    return _EPOCH + timedelta(seconds=seconds)
-
-
-def _require_aware(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+    return (moment - from_seconds(0)).total_seconds()

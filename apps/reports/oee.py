@@ -120,8 +120,8 @@ class StateSpan:
     open: bool = False  # still going: `end` is only "now"
 
     def __post_init__(self) -> None:
-        _require_aware(self.start, "StateSpan start")
-        _require_aware(self.end, "StateSpan end")
+        require_aware(self.start, "StateSpan start")
+        require_aware(self.end, "StateSpan end")
         if self.end < self.start:
             raise ValueError(f"{self!r}: end is before start")
         if self.state not in _STATES:
@@ -140,7 +140,7 @@ class CountRecord:
     source_id: int | None = None
 
     def __post_init__(self) -> None:
-        _require_aware(self.at, "CountRecord at")
+        require_aware(self.at, "CountRecord at")
 
     @property
     def units(self) -> int:
@@ -421,8 +421,8 @@ def machine_oee(
     machine: MachineInput, start: datetime, end: datetime, settings: OeeSettings = OeeSettings()
 ) -> OeeFigures:
     """Classify [start, end) second by second (see the module docstring) and total it up."""
-    _require_aware(start, "machine_oee start")
-    _require_aware(end, "machine_oee end")
+    require_aware(start, "machine_oee start")
+    require_aware(end, "machine_oee end")
     if end < start:
         raise ValueError(f"machine_oee: end {end} is before start {start}")
     return oee_by_period(machine, [Window("", start, end)], settings)[0][1]
@@ -448,8 +448,8 @@ def _figures(
             pieces.append(
                 Piece(
                     machine.machine_id,
-                    _to_datetime(piece_lo),
-                    _to_datetime(piece_hi),
+                    from_seconds(piece_lo),
+                    from_seconds(piece_hi),
                     category,
                     state,
                     span.reason_code if span else "",
@@ -525,8 +525,8 @@ def period_windows(
     Days, ISO weeks (from Monday) and months begin at local midnight, so a day with a DST change lasts 23 or
     25 hours. SHIFT windows are the given occurrences, labelled "YYYY-MM-DD <name>" by their local start date.
     """
-    _require_aware(start, "period_windows start")
-    _require_aware(end, "period_windows end")
+    require_aware(start, "period_windows start")
+    require_aware(end, "period_windows end")
     if end <= start:
         return []
     if granularity is Granularity.SHIFT:
@@ -569,7 +569,7 @@ def oee_by_period(
     `detail` keeps only the drill-down pieces of those categories, and no counts (None keeps everything).
     """
     prepared = _Prepared(machine)
-    bounds = [(window, _to_seconds(window.start), _to_seconds(window.end)) for window in windows]
+    bounds = [(window, to_seconds(window.start), to_seconds(window.end)) for window in windows]
     if not bounds:
         return []
     for window, lo, hi in bounds:
@@ -616,7 +616,7 @@ class _Timeline:
     """Spans in time order, non-overlapping, found by bisection."""
 
     def __init__(self, spans: Iterable[StateSpan]) -> None:
-        ordered = sorted(((_to_seconds(s.start), _to_seconds(s.end), s) for s in spans), key=lambda t: t[:2])
+        ordered = sorted(((to_seconds(s.start), to_seconds(s.end), s) for s in spans), key=lambda t: t[:2])
         placed = []
         for index, (lo, hi, span) in enumerate(ordered):
             cut = min(hi, ordered[index + 1][0]) if index + 1 < len(ordered) else hi
@@ -645,7 +645,7 @@ class _IntervalSet:
 
     def __init__(self, intervals: Iterable[Interval]) -> None:
         merged: list[list[int]] = []
-        for lo, hi in sorted((_to_seconds(s), _to_seconds(e)) for s, e in intervals):
+        for lo, hi in sorted((to_seconds(s), to_seconds(e)) for s, e in intervals):
             if lo >= hi:
                 continue
             if merged and lo <= merged[-1][1]:
@@ -689,7 +689,7 @@ class _Prepared:
         self.calendar = _Calendar(machine)
         self.timeline = _Timeline(machine.spans)
         self._counts = sorted(machine.counts, key=lambda c: c.at)
-        self._count_seconds = [_to_seconds(c.at) for c in self._counts]
+        self._count_seconds = [to_seconds(c.at) for c in self._counts]
 
     def counts_in(self, lo: int, hi: int) -> tuple[CountRecord, ...]:
         return tuple(self._counts[bisect_left(self._count_seconds, lo) : bisect_left(self._count_seconds, hi)])
@@ -768,14 +768,15 @@ def _is_failure(placed: _PlacedSpan, calendar: _Calendar, settings: OeeSettings)
     return any(_category(placed, edge, calendar, settings) is Category.BREAKDOWN for edge in edges)
 
 
-def _to_seconds(moment: datetime) -> int:
+def to_seconds(moment: datetime) -> int:
+    """Whole seconds since the epoch: how the pure report modules index time."""
     return (moment - _EPOCH) // _SECOND
 
 
-def _to_datetime(seconds: int) -> datetime:
+def from_seconds(seconds: int | float) -> datetime:
     return _EPOCH + timedelta(seconds=seconds)
 
 
-def _require_aware(value: datetime, name: str) -> None:
+def require_aware(value: datetime, name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
