@@ -360,6 +360,8 @@ PLANT_LOGO_SVG = env.str("PLANT_LOGO_SVG", default=str(BASE_DIR / "static" / "im
 REPORT_ADHERENCE_TOLERANCE_MINUTES = env.int("REPORT_ADHERENCE_TOLERANCE_MINUTES", default=15)
 # OEE dashboards and the OEE API answer the same question from the cache for this many seconds.
 OEE_CACHE_SECONDS = env.int("OEE_CACHE_SECONDS", default=60)
+# Which metrics are electrical power, as JSON name -> kW per unit; unset: {"power_kw": 1} (apps/reports/energy_inputs).
+ENERGY_POWER_METRICS = env.json("ENERGY_POWER_METRICS", default=None)
 TIME_ZONE = PLANT_TIME_ZONE
 
 # --- Static and media files -----------------------------------------------------------------
