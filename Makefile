@@ -26,6 +26,7 @@ demo: migrate
 	$(PY) manage.py load_demo_shop
 	$(PY) manage.py seed_demo_changeovers
 	$(PY) manage.py load_demo_history
+	$(PY) manage.py plan_demo_schedule
 
 run: demo
 	@echo "CNC Copilot at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"

@@ -19,12 +19,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core import services as jobs
+from apps.core.notifications import MACHINE_CREW, notify_audience
 from apps.core.permissions import require_permission
-from apps.machines.selectors import NoShiftCalendar
+from apps.machines.selectors import NoShiftCalendar, plant_time_zone
 from apps.routings.choices import OperationStatus
 from apps.routings.models import Operation as ShopOperation
 
@@ -71,6 +74,33 @@ def start_planning_run(
     allow_break_straddle: bool = True,
 ) -> Schedule:
     """Queue a planning run over the next `horizon_days` days, starting now (next whole minute)."""
+    with transaction.atomic():
+        schedule = create_planning_run(
+            actor=actor,
+            name=name,
+            horizon_days=horizon_days,
+            objective=objective,
+            time_limit_seconds=time_limit_seconds,
+            workers=workers,
+            allow_break_straddle=allow_break_straddle,
+        )
+        from .tasks import plan_schedule_task
+
+        transaction.on_commit(lambda: plan_schedule_task.delay(schedule.pk))
+    return schedule
+
+
+def create_planning_run(
+    *,
+    actor: Any,
+    name: str = "",
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    objective: str = "lexicographic",
+    time_limit_seconds: int = 60,
+    workers: int = 2,
+    allow_break_straddle: bool = True,
+) -> Schedule:
+    """A planning run's schedule and job, waiting for `plan_schedule`; nobody is asked to solve it."""
     require_permission(actor, PLAN)
     if objective not in Objective.values:
         raise ValidationError(_("Unknown objective %(objective)s.") % {"objective": objective})
@@ -93,9 +123,6 @@ def start_planning_run(
             run=run,
             created_by=actor,
         )
-        from .tasks import plan_schedule_task
-
-        transaction.on_commit(lambda: plan_schedule_task.delay(schedule.pk))
     return schedule
 
 
@@ -326,6 +353,7 @@ def publish_schedule(*, actor: Any, schedule_id: int) -> Schedule:
                 % {"name": schedule.name, "status": schedule.get_status_display().lower()}
             )
         now = timezone.now()
+        before = next_planned_work(Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).exclude(pk=schedule.pk))
         Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).exclude(pk=schedule.pk).update(
             status=ScheduleStatus.SUPERSEDED, updated_at=now
         )
@@ -344,7 +372,48 @@ def publish_schedule(*, actor: Any, schedule_id: int) -> Schedule:
             operation.planned_start, operation.planned_end = times[operation.pk]
             operation.updated_at = now
         ShopOperation.objects.bulk_update(operations, ["planned_start", "planned_end", "updated_at"], batch_size=500)
+        _tell_crews_of_new_next_work(before, next_planned_work(Schedule.objects.filter(pk=schedule.pk)))
     return _reloaded(schedule)
+
+
+def next_planned_work(schedules: QuerySet[Schedule]) -> dict[int, ScheduleSlot]:
+    """Each machine's first slot of work not started yet in `schedules` (a queryset of at most one)."""
+    first: dict[int, ScheduleSlot] = {}
+    slots = (
+        ScheduleSlot.objects.filter(schedule__in=schedules, operation__status=OperationStatus.PENDING)
+        .select_related("operation__job", "work_center")
+        .order_by("setup_start", "pk")
+    )
+    for slot in slots:
+        first.setdefault(slot.work_center_id, slot)
+    return first
+
+
+def _tell_crews_of_new_next_work(before: Mapping[int, ScheduleSlot], after: Mapping[int, ScheduleSlot]) -> None:
+    """A new assignment: the operators clocked in to a machine whose next planned operation changed
+    are told (in the app and by Web Push) what comes next there and when."""
+    tz = plant_time_zone()
+    for work_center_id, slot in after.items():
+        previous = before.get(work_center_id)
+        if previous is not None and previous.operation_id == slot.operation_id:
+            continue
+        operation = slot.operation
+        notify_audience(
+            MACHINE_CREW,
+            work_center_id,
+            kind="scheduling.next_work",
+            title=_("%(machine)s: next is %(job)s/%(sequence)s %(code)s")
+            % {
+                "machine": slot.work_center.code,
+                "job": operation.job.number,
+                "sequence": operation.sequence,
+                "code": operation.operation_code,
+            },
+            body=_("A new plan is published; this operation is planned to start at %(when)s.")
+            % {"when": slot.setup_start.astimezone(tz).strftime("%a %d.%m %H:%M")},
+            # The operator app's page of the operation (the shop floor's URL, looked up by name).
+            url=reverse("shopfloor:app-operation", kwargs={"operation": operation.pk}),
+        )
 
 
 # The demo shop's open work needs more than two weeks on some machines (the robot cell is loaded

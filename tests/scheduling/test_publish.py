@@ -110,3 +110,43 @@ def test_the_admin_publish_action_calls_the_service(personas: dict[str, Any]) ->
     assert [str(message) for message in response.context["messages"]] == ["Ready published."]
     schedule.refresh_from_db()
     assert schedule.status == ScheduleStatus.PUBLISHED
+
+
+def test_operators_clocked_in_are_told_when_their_machines_next_work_changes(
+    personas: dict[str, Any], make_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from apps.core.models import Notification
+    from apps.shopfloor.services import clock_in
+
+    shop = build_tiny_shop()
+    operator = personas["operator"]
+    elsewhere = make_user("otto", "operator")
+    clock_in(operator=operator, work_center_ids=[shop.las_1.pk, shop.brk_1.pk])
+    clock_in(operator=elsewhere, work_center_ids=[shop.las_2.pk])
+    manager = personas["production_manager"]
+    cut, bend = Operation.objects.filter(job=shop.rush).order_by("sequence")
+
+    with django_capture_on_commit_callbacks(execute=False):
+        publish_schedule(actor=manager, schedule_id=ready_schedule(shop, "First", 0).pk)
+
+    told = Notification.objects.filter(user=operator).order_by("title")
+    assert [(n.kind, n.title, n.body, n.url) for n in told] == [
+        (
+            "scheduling.next_work",
+            "BRK-1: next is J-1/20 OP20",
+            "A new plan is published; this operation is planned to start at Mon 03.06 08:40.",
+            f"/shop/o/{bend.pk}/",
+        ),
+        (
+            "scheduling.next_work",
+            "LAS-1: next is J-1/10 OP10",
+            "A new plan is published; this operation is planned to start at Mon 03.06 08:00.",
+            f"/shop/o/{cut.pk}/",
+        ),
+    ]
+    assert not Notification.objects.filter(user=elsewhere).exists()
+
+    # Another plan with the same next work on each machine (later times): nothing new to tell.
+    with django_capture_on_commit_callbacks(execute=False):
+        publish_schedule(actor=manager, schedule_id=ready_schedule(shop, "Second", 60).pk)
+    assert Notification.objects.filter(user=operator).count() == 2

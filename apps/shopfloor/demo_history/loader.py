@@ -153,7 +153,7 @@ def load_demo_history(
         timelines = _timelines(centers, start, end, idle)
         jobs = plan_production(timelines, _routes(), start=start, end=end, seed=seed, max_jobs=max_jobs)
         actions = floor_actions(jobs, _shifts(centers, tz, start, end), working, end=end)
-        _work(jobs, actions, centers, operator, seed, tz)
+        _work(jobs, actions, centers, operator, seed, tz, end)
         history = Job.objects.filter(number__startswith=JOB_PREFIX)
         return HistorySummary(
             start=start,
@@ -377,10 +377,12 @@ def _work(
     operator: User,
     seed: int,
     tz: ZoneInfo,
+    end: datetime,
 ) -> None:
     """Create and release the jobs, record the steps they did before the window, then do every
     action through the shop-floor services at its moment; the plan and the release dates are
-    written last (the scheduler and the release stamp their own "now")."""
+    written last (the scheduler and the release stamp their own "now"). A job finished in the
+    window was due about when it finished; one still open is due a few days from now."""
     rng = random.Random(f"{seed}:jobs")
     parts = Part.objects.in_bulk([job.part_id for job in jobs])
     customers = list(Customer.objects.order_by("code"))
@@ -414,6 +416,11 @@ def _work(
     for action in actions:
         _do(action, operator, operation_ids, center_ids, kinds, reasons)
     _write_plan(jobs, made, operation_ids, rng)
+    due = random.Random(f"{seed}:due")
+    still_open = list(Job.objects.filter(pk__in=[job.pk for job in made]).exclude(status=JobStatus.COMPLETE))
+    for job in still_open:
+        job.due_date = end.astimezone(tz).date() + timedelta(days=due.randint(2, 6))
+    Job.objects.bulk_update(still_open, ["due_date"])
 
 
 def _do(
