@@ -1,8 +1,9 @@
 """The Gantt chart as one SVG string, from plain dataclasses (no Django models here).
 
 Sized for a 1080p screen: 1,680 px of time (70 px an hour at day zoom, 120 px a day at the
-two-week zoom) and 22 px rows, so 30 work centers over two weeks fit without scrolling. Every
-piece of text goes through `escape`: job numbers and descriptions come from users.
+two-week zoom) and 22 px rows, so 30 work centers over two weeks fit without scrolling. Each row
+holds the planned bars and, in a thin strip under them, what the floor actually did. Every piece
+of text goes through `escape`: job numbers and descriptions come from users.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ LEFT = 160  # label column
 PLOT_WIDTH = 1680
 TOP = 40  # time axis
 ROW_HEIGHT = 22
-BAR_HEIGHT = 16
+BAR_TOP = 2  # the planned bar: 14 px high, 2 px below the row's top
+BAR_HEIGHT = 14
+ACTUAL_TOP = 17  # the floor's strip: 4 px under the planned bar, 1 px above the next row
+ACTUAL_HEIGHT = 4
+ACTUAL_MIN_WIDTH = 2.0  # an operation started a minute ago still shows
+TIP = ACTUAL_HEIGHT // 2 + 1  # half the height of the arrowhead at a running strip's end
 WIDTH = LEFT + PLOT_WIDTH
 LABEL_MIN_WIDTH = 44  # a bar narrower than this gets no text inside
 
@@ -44,12 +50,32 @@ class Bar:
     href: str = ""
 
 
+class FloorState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETE = "complete"
+
+
+@dataclass(frozen=True)
+class Actual:
+    """What the floor did with an operation: from its actual start to its actual end, or to now
+    while it is not complete. A paused one worked until `paused_since` and stands still since."""
+
+    operation_id: int
+    title: str  # the hover text
+    start: datetime
+    end: datetime
+    state: FloorState
+    paused_since: datetime | None = None
+
+
 @dataclass(frozen=True)
 class Row:
     label: str
     bars: tuple[Bar, ...]
     off: tuple[Interval, ...] = ()  # non-working time, shaded
     title: str = ""
+    actuals: tuple[Actual, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +85,8 @@ class Chart:
     rows: tuple[Row, ...]
     tz: ZoneInfo
     hourly: bool  # day zoom: a line every hour; otherwise a line every 6 hours
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # "title"; "now": the now line's hover text
+    now: datetime | None = None  # a line is drawn there when it falls inside the chart
 
 
 def x_of(chart: Chart, instant: datetime) -> float:
@@ -81,7 +108,10 @@ def render_svg(chart: Chart) -> str:
         "<defs>"
         '<pattern id="gantt-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
         '<rect width="6" height="6" fill="#9aa0a6"/><line x1="0" y1="0" x2="0" y2="6" stroke="#6b7075" '
-        'stroke-width="3"/></pattern></defs>',
+        'stroke-width="3"/></pattern>'
+        '<pattern id="gantt-stopped" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        '<rect width="4" height="4" fill="#fff"/><line x1="0" y1="0" x2="0" y2="4" stroke="#c2410c" '
+        'stroke-width="2.5"/></pattern></defs>',
     ]
     parts.extend(_rows(chart))
     parts.extend(_axis(chart, height))
@@ -91,6 +121,10 @@ def render_svg(chart: Chart) -> str:
     # shows where it does not run.
     for index, row in enumerate(chart.rows):
         parts.extend(_off(chart, row, TOP + index * ROW_HEIGHT, "gantt-paused"))
+    # What the floor did is not faded: work done in the plan's non-working time (overtime) shows.
+    for index, row in enumerate(chart.rows):
+        parts.extend(_actuals(chart, row, TOP + index * ROW_HEIGHT))
+    parts.extend(_now(chart, height))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -143,7 +177,7 @@ def _axis(chart: Chart, height: int) -> list[str]:
 
 def _bars(chart: Chart, row: Row, y: int) -> list[str]:
     parts = []
-    top = y + (ROW_HEIGHT - BAR_HEIGHT) / 2
+    top = y + BAR_TOP
     for bar in row.bars:
         if bar.end <= chart.start or bar.setup_start >= chart.end:
             continue
@@ -163,7 +197,7 @@ def _bars(chart: Chart, row: Row, y: int) -> list[str]:
         )
         if xe - xs >= LABEL_MIN_WIDTH:
             inner.append(
-                f'<text class="gantt-bar-label" x="{xs + 3}" y="{top + BAR_HEIGHT - 4}">'
+                f'<text class="gantt-bar-label" x="{xs + 3}" y="{top + BAR_HEIGHT - 3}">'
                 f"{escape(_clip(bar.label, int((xe - xs) / 7)))}</text>"
             )
         group = f'<g class="gantt-bar tone-{bar.tone.value}{status}" data-slot="{bar.slot_id}">{"".join(inner)}</g>'
@@ -171,6 +205,49 @@ def _bars(chart: Chart, row: Row, y: int) -> list[str]:
             group = f'<a href="{escape(bar.href)}">{group}</a>'
         parts.append(group)
     return parts
+
+
+def _actuals(chart: Chart, row: Row, y: int) -> list[str]:
+    parts = []
+    top = y + ACTUAL_TOP
+    for actual in row.actuals:
+        if actual.end <= chart.start or actual.start >= chart.end:
+            continue
+        x1, x2 = x_of(chart, actual.start), x_of(chart, actual.end)
+        x2 = max(x2, round(x1 + ACTUAL_MIN_WIDTH, 1))
+        inner = [f"<title>{escape(actual.title)}</title>"]
+        stop = x2
+        if actual.state is FloorState.PAUSED and actual.paused_since is not None:
+            stop = min(max(x_of(chart, actual.paused_since), x1), x2)
+        if stop > x1:
+            inner.append(_strip("gantt-actual-worked", x1, stop, top))
+        if x2 > stop:
+            inner.append(_strip("gantt-actual-stopped", stop, x2, top, fill="url(#gantt-stopped)"))
+        if actual.state is FloorState.RUNNING and x2 < LEFT + PLOT_WIDTH:
+            # An arrowhead at now: the strip grows from here.
+            inner.append(f'<path class="gantt-actual-tip" d="M{x2} {top - 1}l4 {TIP}l-4 {TIP}z"/>')
+        parts.append(
+            f'<g class="gantt-actual actual-{actual.state.value}" data-operation="{actual.operation_id}">'
+            f"{''.join(inner)}</g>"
+        )
+    return parts
+
+
+def _strip(css: str, x1: float, x2: float, top: int, fill: str = "") -> str:
+    paint = f' fill="{fill}"' if fill else ""
+    return f'<rect class="{css}" x="{x1}" y="{top}" width="{round(x2 - x1, 1)}" height="{ACTUAL_HEIGHT}"{paint}/>'
+
+
+def _now(chart: Chart, height: int) -> list[str]:
+    if chart.now is None or not chart.start <= chart.now < chart.end:
+        return []
+    x = x_of(chart, chart.now)
+    title = chart.labels.get("now", "")
+    return [
+        f'<g class="gantt-now">{f"<title>{escape(title)}</title>" if title else ""}'
+        f'<line x1="{x}" y1="{TOP - 6}" x2="{x}" y2="{height}"/>'
+        f'<path d="M{round(x - 4, 1)} {TOP - 8}h8l-4 6z"/></g>'
+    ]
 
 
 def _clip(text: str, length: int) -> str:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from itertools import chain
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.machines.models import WorkCenter
@@ -85,25 +87,39 @@ def floor_progress(operation: Operation) -> str:
     """What the shop floor reported, for the hover text: where it runs, how far, paused or done."""
     if operation.status not in FLOOR_STARTED:
         return ""
-    counts = _("%(good)d of %(qty)d good, %(scrap)d scrap") % {
+    if operation.status == OperationStatus.COMPLETE:
+        return " · " + _("complete") + " · " + _counts(operation)
+    where = operation.work_center.code if operation.work_center is not None else "?"
+    state = _("paused") if operation.paused_since is not None else operation.get_phase_display().lower()
+    return (
+        " · "
+        + _("on the floor: %(state)s on %(machine)s") % {"state": state, "machine": where}
+        + " · "
+        + _counts(operation)
+    )
+
+
+def _counts(operation: Operation) -> str:
+    return _("%(good)d of %(qty)d good, %(scrap)d scrap") % {
         "good": operation.quantity_good,
         "qty": operation.quantity,
         "scrap": operation.quantity_scrap,
     }
-    if operation.status == OperationStatus.COMPLETE:
-        return " · " + _("complete") + " · " + counts
-    where = operation.work_center.code if operation.work_center is not None else "?"
-    state = _("paused") if operation.paused_since is not None else operation.get_phase_display().lower()
-    return " · " + _("on the floor: %(state)s on %(machine)s") % {"state": state, "machine": where} + " · " + counts
 
 
-def slot_label(slot: ScheduleSlot) -> str:
-    operation = slot.operation
+def operation_label(operation: Operation) -> str:
     return f"{operation.job.number}/{operation.sequence} {operation.operation_code}"
 
 
+def slot_label(slot: ScheduleSlot) -> str:
+    return operation_label(slot.operation)
+
+
+def _when(instant: datetime) -> str:
+    return instant.astimezone(plant_time_zone()).strftime("%a %d.%m %H:%M")
+
+
 def _bar(slot: ScheduleSlot, finish: dict[int, datetime], href: str, *, by_job: bool = False) -> gantt.Bar:
-    tz = plant_time_zone()
     job = slot.operation.job
     title = _(
         "%(op)s on %(machine)s · setup %(setup)d min from %(setup_start)s · run %(start)s–%(end)s · due %(due)s"
@@ -111,9 +127,9 @@ def _bar(slot: ScheduleSlot, finish: dict[int, datetime], href: str, *, by_job: 
         "op": slot_label(slot),
         "machine": slot.work_center.code,
         "setup": slot.setup_minutes,
-        "setup_start": slot.setup_start.astimezone(tz).strftime("%a %d.%m %H:%M"),
-        "start": slot.start.astimezone(tz).strftime("%a %d.%m %H:%M"),
-        "end": slot.end.astimezone(tz).strftime("%a %d.%m %H:%M"),
+        "setup_start": _when(slot.setup_start),
+        "start": _when(slot.start),
+        "end": _when(slot.end),
         "due": job.due_date.isoformat(),
     }
     if slot.is_frozen:
@@ -133,26 +149,105 @@ def _bar(slot: ScheduleSlot, finish: dict[int, datetime], href: str, *, by_job: 
     )
 
 
-def gantt_chart(schedule: Schedule, *, view: GanttView, zoom: Zoom, start_day: date, bar_href: str = "") -> gantt.Chart:
+def _floor_operations(lo: datetime, hi: datetime, now: datetime) -> list[Operation]:
+    """Operations the floor started (running, paused or complete) whose actual span, to now while
+    not complete, overlaps [lo, hi): one query, whatever schedule they are in, if any."""
+    rows = (
+        Operation.objects.filter(status__in=FLOOR_STARTED, actual_start__lt=hi)
+        .filter(Q(actual_end__gt=lo) | Q(actual_end__isnull=True))
+        .select_related("job", "work_center")
+        .order_by("actual_start", "pk")
+    )
+    # One not complete runs to now: it is in view once now has passed the window's start.
+    return [operation for operation in rows if operation.status == OperationStatus.COMPLETE or now > lo]
+
+
+def _actual(operation: Operation, machine: WorkCenter | None, now: datetime) -> gantt.Actual:
+    """The floor's strip of a started operation (actual_start is set), on `machine`."""
+    start = operation.actual_start
+    assert start is not None  # _floor_operations reads started ones only
+    values = {
+        "op": operation_label(operation),
+        "machine": machine.code if machine is not None else "?",
+        "start": _when(start),
+    }
+    paused_since = None
+    if operation.status == OperationStatus.COMPLETE:
+        # Completed without an end recorded (data from before the floor app): a mark at its start.
+        end = operation.actual_end or start
+        state = gantt.FloorState.COMPLETE
+        title = _("%(op)s on %(machine)s · actual start %(start)s · actual end %(end)s · complete") % {
+            **values,
+            "end": _when(end),
+        }
+    elif operation.paused_since is not None:
+        end = max(now, start)
+        state = gantt.FloorState.PAUSED
+        paused_since = operation.paused_since
+        title = _("%(op)s on %(machine)s · actual start %(start)s · paused since %(paused)s") % {
+            **values,
+            "paused": _when(paused_since),
+        }
+    else:
+        end = max(now, start)
+        state = gantt.FloorState.RUNNING
+        title = _("%(op)s on %(machine)s · actual start %(start)s · running, not complete") % values
+    return gantt.Actual(
+        operation_id=operation.pk,
+        title=f"{title} · {_counts(operation)}",
+        start=start,
+        end=end,
+        state=state,
+        paused_since=paused_since,
+    )
+
+
+def gantt_chart(
+    schedule: Schedule,
+    *,
+    view: GanttView,
+    zoom: Zoom,
+    start_day: date,
+    bar_href: str = "",
+    now: datetime | None = None,
+) -> gantt.Chart:
     """The Gantt of `schedule` over the window: one row per active work center (with its
-    non-working time shaded) or one row per job with a slot in the window.
+    non-working time shaded) or one row per job with a slot in the window (with the plant's
+    non-working time shaded: when no active work center works). Under the planned bars, what the
+    floor did: each started operation's actual span, on the machine it ran on, whether or not it
+    is in the schedule; in the job view for the schedule's jobs only.
 
     `bar_href` is a link for each bar with SLOT standing for the slot id. Queries: the slots in
-    the window, each job's finish, the work centers and their calendars (at most four).
+    the window, each job's finish, the operations the floor started, the work centers and their
+    calendars (at most four): eight at most.
     """
     tz = plant_time_zone()
+    now = now or timezone.now()
     lo, hi = gantt.window(start_day, zoom.days, tz)
     slots = list(_slots(schedule).filter(end__gt=lo, setup_start__lt=hi).order_by("setup_start"))
     finish = job_finish(schedule)
+    centers = list(WorkCenter.objects.filter(is_active=True).select_related("work_center_type"))
+    intervals = working_intervals_for(centers, lo, hi)
+    # Started from the office without a machine: drawn where it was planned, if that is in view.
+    planned_on = {slot.operation_id: slot.work_center for slot in slots}
+    actuals = []
+    for op in _floor_operations(lo, hi, now):
+        machine = op.work_center or planned_on.get(op.pk)
+        actuals.append((op.job, machine, _actual(op, machine, now)))
     rows: list[gantt.Row] = []
     if view is GanttView.WORK_CENTER:
-        centers = list(WorkCenter.objects.filter(is_active=True).select_related("work_center_type"))
-        intervals = working_intervals_for(centers, lo, hi)
         by_center: dict[int, list[gantt.Bar]] = defaultdict(list)
         for slot in slots:
             by_center[slot.work_center_id].append(_bar(slot, finish, bar_href))
+        actuals_by_center: dict[int, list[gantt.Actual]] = defaultdict(list)
         shown = {wc.pk for wc in centers}
         extra = {slot.work_center_id: slot.work_center for slot in slots if slot.work_center_id not in shown}
+        for _job, machine, actual in actuals:
+            if machine is None:
+                continue
+            actuals_by_center[machine.pk].append(actual)
+            if machine.pk not in shown:
+                extra[machine.pk] = machine
         for wc in [*centers, *extra.values()]:
             rows.append(
                 gantt.Row(
@@ -160,22 +255,29 @@ def gantt_chart(schedule: Schedule, *, view: GanttView, zoom: Zoom, start_day: d
                     title=f"{wc.code} {wc.name}",
                     bars=tuple(by_center.get(wc.pk, ())),
                     off=tuple(_gaps(intervals.get(wc.pk, []), lo, hi)),
+                    actuals=tuple(actuals_by_center.get(wc.pk, ())),
                 )
             )
     else:
-        by_job: dict[int, list[ScheduleSlot]] = defaultdict(list)
+        jobs: dict[int, Job] = {}
+        bars_by_job: dict[int, list[gantt.Bar]] = defaultdict(list)
         for slot in slots:
-            by_job[slot.operation.job_id].append(slot)
-        ordered = sorted(
-            by_job.values(), key=lambda group: (group[0].operation.job.due_date, group[0].operation.job.number)
-        )
-        for group in ordered:
-            job = group[0].operation.job
+            jobs[slot.operation.job_id] = slot.operation.job
+            bars_by_job[slot.operation.job_id].append(_bar(slot, finish, bar_href, by_job=True))
+        actuals_by_job: dict[int, list[gantt.Actual]] = defaultdict(list)
+        for job, _machine, actual in actuals:
+            if job.pk in finish:  # a job of this schedule
+                jobs.setdefault(job.pk, job)
+                actuals_by_job[job.pk].append(actual)
+        plant_off = tuple(_gaps(sorted(chain.from_iterable(intervals.values())), lo, hi))
+        for job in sorted(jobs.values(), key=lambda job: (job.due_date, job.number)):
             rows.append(
                 gantt.Row(
                     label=job.number,
                     title=_("%(job)s due %(due)s") % {"job": job.number, "due": job.due_date.isoformat()},
-                    bars=tuple(_bar(slot, finish, bar_href, by_job=True) for slot in group),
+                    bars=tuple(bars_by_job.get(job.pk, ())),
+                    off=plant_off,
+                    actuals=tuple(actuals_by_job.get(job.pk, ())),
                 )
             )
     return gantt.Chart(
@@ -184,7 +286,11 @@ def gantt_chart(schedule: Schedule, *, view: GanttView, zoom: Zoom, start_day: d
         rows=tuple(rows),
         tz=tz,
         hourly=zoom is Zoom.DAY,
-        labels={"title": _("Gantt of %(schedule)s") % {"schedule": schedule.name}},
+        labels={
+            "title": _("Gantt of %(schedule)s") % {"schedule": schedule.name},
+            "now": _("Now: %(time)s") % {"time": _when(now)},
+        },
+        now=now,
     )
 
 
