@@ -18,6 +18,8 @@ from tests.telemetry.opcua_server import RunningServer, machinery_server
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 WRITES_MODULE = APPS / "telemetry" / "opcua" / "writes.py"
+# The simulator's OPC UA server builds and updates its own address space: a server, never a client.
+SIMULATOR_SERVER = APPS / "telemetry" / "simulator" / "opcua_server.py"
 # asyncua's client-side calls that change a server. These names mean a write wherever they appear in apps/ ...
 DISTINCT_WRITE_CALLS = {
     "write_value",
@@ -69,7 +71,7 @@ def test_no_opcua_writes_outside_the_audited_module() -> None:
     found: list[str] = []
     checked_opcua = False
     for path in sorted(APPS.rglob("*.py")):
-        if path == WRITES_MODULE:
+        if path in (WRITES_MODULE, SIMULATOR_SERVER):
             continue
         names = DISTINCT_WRITE_CALLS
         if "opcua" in path.parts or asyncua_modules_using(path):
@@ -79,6 +81,13 @@ def test_no_opcua_writes_outside_the_audited_module() -> None:
     assert checked_opcua
     assert found == []
     assert [call.split()[-1] for call in write_calls(WRITES_MODULE, DISTINCT_WRITE_CALLS)] == [".write_value()"]
+    imported = {
+        alias.name
+        for node in ast.walk(ast.parse(SIMULATOR_SERVER.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert "Client" not in imported
 
 
 @pytest.fixture(scope="session")

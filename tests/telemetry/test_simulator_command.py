@@ -38,6 +38,7 @@ def test_in_process_run_stores_samples_without_dead_letters(shop: list[WorkCente
         "simulate_machines",
         "--in-process",
         "--no-mtconnect",
+        "--no-opcua",
         "--speed=7200",
         "--duration=0.6",
         f"--start={start.isoformat()}",
@@ -69,4 +70,4 @@ def test_machines_beyond_the_shop_are_created_as_clones(shop: list[WorkCenter]) 
 
 def test_without_work_centers_the_command_says_what_to_do() -> None:
     with pytest.raises(CommandError, match=r"load the demo shop first \(make demo\)"):
-        call_command("simulate_machines", "--in-process", "--no-mtconnect", "--duration=0.1")
+        call_command("simulate_machines", "--in-process", "--no-mtconnect", "--no-opcua", "--duration=0.1")

@@ -1,4 +1,4 @@
-"""The simulated shop floor over time: models stepped tick by tick, their events out as Sparkplug and MTConnect.
+"""The simulated shop floor over time: models stepped tick by tick, their events out as Sparkplug, MTConnect, OPC UA.
 
 `Simulator.step(until)` is the whole simulation for a bounded test: every machine's events up to
 `until`, one DDATA per machine that has news (or a heartbeat, so that the MES does not take a silent
@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from apps.telemetry.observations import Value
 from apps.telemetry.simulator.agent import SimulatedAgent
 from apps.telemetry.simulator.model import EXECUTION, Calendar, Event, MachineModel, MachineSpec
+from apps.telemetry.simulator.opcua_server import SimulatedOpcUaServer
 from apps.telemetry.simulator.sinks import Sink
 from apps.telemetry.simulator.sparkplug import SparkplugEmitter
 
@@ -36,7 +37,10 @@ class RunStats:
 
 
 class Simulator:
-    """Machines, their calendars, one Sparkplug emitter and optionally one MTConnect agent."""
+    """Machines, their calendars, one Sparkplug emitter and optionally one MTConnect agent and one OPC UA server.
+
+    The agent and the OPC UA server get every event of their machine at the step that produces it.
+    """
 
     def __init__(
         self,
@@ -50,6 +54,7 @@ class Simulator:
         bd_seq: int = 0,
         heartbeat: timedelta = HEARTBEAT,
         agent: SimulatedAgent | None = None,
+        opcua: SimulatedOpcUaServer | None = None,
     ) -> None:
         self.start = start
         self.now = start
@@ -58,6 +63,7 @@ class Simulator:
         self._commands: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
         self.emitter = SparkplugEmitter(machines, make_sink(self.command), group_id=group_id, bd_seq=bd_seq)
         self.agent = agent
+        self.opcua = opcua
         self._last_sent = dict.fromkeys(self.models, start)
         self.events = 0
         self.rebirths = 0
@@ -80,7 +86,7 @@ class Simulator:
         return {code: dict(model.current) for code, model in self.models.items()}
 
     def begin(self) -> None:
-        """Births with the values at the start, and the agent's first observations."""
+        """Births with the values at the start, and the agent's and OPC UA server's first observations."""
         for model in self.models.values():
             model.advance(self.start)
         self.emitter.birth_all(self.start, self.values())
@@ -88,6 +94,9 @@ class Simulator:
             self.agent.record("availability", "AVAILABLE", self.start)
             for metric, value in self.models[self.agent.device].current.items():
                 self.agent.record(metric, value, self.start)
+        if self.opcua is not None:
+            for metric, value in self.models[self.opcua.device].current.items():
+                self.opcua.record(metric, value, self.start)
         self._started = True
 
     def step(self, until: datetime) -> None:
@@ -101,6 +110,9 @@ class Simulator:
             if self.agent is not None and code == self.agent.device:
                 for event in events:
                     self.agent.record(event.metric, event.value, event.at)
+            if self.opcua is not None and code == self.opcua.device:
+                for event in events:
+                    self.opcua.record(event.metric, event.value, event.at)
             if not events and until - self._last_sent[code] >= self.heartbeat:
                 # Nothing changed: repeat the execution state so that the machine does not look silent.
                 events = [_heartbeat(model, until)]

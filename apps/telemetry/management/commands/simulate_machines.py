@@ -1,3 +1,4 @@
+import logging
 import signal
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -11,16 +12,18 @@ from django.utils.dateparse import parse_datetime
 from apps.telemetry.ingest import BrokerAddress
 from apps.telemetry.simulator.agent import SimulatedAgent
 from apps.telemetry.simulator.model import Kind
+from apps.telemetry.simulator.opcua_server import SimulatedOpcUaServer, served_machine
 from apps.telemetry.simulator.runner import Simulator
 from apps.telemetry.simulator.shop import WorkCenterCalendar, simulated_work_centers, spec_of
 from apps.telemetry.simulator.sinks import BrokerUnavailable, CallableSink, MqttSink, OnCommand, Sink
 
 DEFAULT_AGENT_PORT = 5050
+DEFAULT_OPCUA_PORT = 4841  # next to OPC UA's usual 4840, which a real server on this computer may hold
 IN_PROCESS_BACKLOG = timedelta(hours=24)  # how far back an open-ended fast run starts
 
 
 class Stop(Exception):
-    """SIGINT or SIGTERM: end the run cleanly (deaths published, agent stopped)."""
+    """SIGINT or SIGTERM: end the run cleanly (deaths published, agent and OPC UA server stopped)."""
 
 
 def _in_process_sink(on_command: OnCommand) -> Sink:
@@ -41,7 +44,8 @@ def _in_process_sink(on_command: OnCommand) -> Sink:
 class Command(BaseCommand):
     help = (
         "Simulate the shop's machines (the active work centers) as Sparkplug B edge nodes, one per department, "
-        "to an MQTT broker or straight into the ingest; one laser is also served as an MTConnect agent."
+        "to an MQTT broker or straight into the ingest; one laser is also served as an MTConnect agent, "
+        "one press brake as an OPC UA server."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -66,6 +70,13 @@ class Command(BaseCommand):
             help=f"Port of the MTConnect agent on 127.0.0.1 (default {DEFAULT_AGENT_PORT}; 0 picks a free one).",
         )
         parser.add_argument("--no-mtconnect", action="store_true", help="Do not serve the MTConnect agent.")
+        parser.add_argument(
+            "--opcua-port",
+            type=int,
+            default=DEFAULT_OPCUA_PORT,
+            help=f"Port of the OPC UA server on 127.0.0.1 (default {DEFAULT_OPCUA_PORT}; 0 picks a free one).",
+        )
+        parser.add_argument("--no-opcua", action="store_true", help="Do not serve the OPC UA server.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         speed: float = options["speed"]
@@ -102,6 +113,12 @@ class Command(BaseCommand):
                 laser, instance_id=int(datetime.now(UTC).timestamp()), port=options["mtconnect_port"]
             )
 
+        opcua = None
+        if not options["no_opcua"]:
+            served = served_machine(specs)
+            model = next(wc.name for wc in work_centers if wc.code == served.code)
+            opcua = SimulatedOpcUaServer(served, port=options["opcua_port"], model=model)
+
         try:
             simulator = Simulator(
                 specs,
@@ -112,6 +129,7 @@ class Command(BaseCommand):
                 group_id=options["group"],
                 bd_seq=int(datetime.now(UTC).timestamp()) % 256,
                 agent=agent,
+                opcua=opcua,
             )
         except BrokerUnavailable as exc:
             raise CommandError(str(exc)) from None
@@ -123,12 +141,15 @@ class Command(BaseCommand):
         if agent is not None:
             agent.start()
             self.stdout.write(f"MTConnect agent for {agent.device} at {agent.url}")
-        self.stdout.write(
-            f"simulating {len(specs)} machines in {len(simulator.emitter.nodes)} edge nodes to {target}, "
-            f"from {start:%Y-%m-%d %H:%M} UTC at speed {speed:g}"
-        )
-        self.stdout.flush()
         try:
+            if opcua is not None:
+                self._serve_opcua(opcua)
+                self.stdout.write(f"OPC UA server for {opcua.device} at {opcua.endpoint}")
+            self.stdout.write(
+                f"simulating {len(specs)} machines in {len(simulator.emitter.nodes)} edge nodes to {target}, "
+                f"from {start:%Y-%m-%d %H:%M} UTC at speed {speed:g}"
+            )
+            self.stdout.flush()
             stats = simulator.run(speed=speed, duration=duration)
         except Stop:
             stats = None
@@ -139,11 +160,31 @@ class Command(BaseCommand):
                 signal.signal(number, handler)
             if agent is not None:
                 agent.stop()
+            if opcua is not None:
+                opcua.close()
         if stats is not None:
             self.stdout.write(
                 f"simulated {stats.started:%Y-%m-%d %H:%M} to {stats.ended:%Y-%m-%d %H:%M} UTC: "
                 f"{stats.events} values in {stats.messages} messages, {stats.rebirths} rebirths answered"
             )
+
+    @staticmethod
+    def _serve_opcua(opcua: SimulatedOpcUaServer) -> None:
+        # asyncua narrates every request at INFO, and logs a port already taken as an ERROR with a traceback
+        # before raising it: the CommandError below says it in one line.
+        logging.getLogger("asyncua").setLevel(logging.WARNING)
+        starting = logging.getLogger("asyncua.server.server")
+        level = starting.level
+        starting.setLevel(logging.CRITICAL)
+        try:
+            opcua.start()
+        except OSError as exc:
+            raise CommandError(
+                f"The OPC UA server cannot listen on 127.0.0.1:{opcua.port}: {exc.strerror or exc}. "
+                "Is another simulator running? Pass --opcua-port or --no-opcua."
+            ) from None
+        finally:
+            starting.setLevel(level)
 
     @staticmethod
     def _start(text: str, speed: float, duration: float | None) -> datetime:
