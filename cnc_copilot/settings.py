@@ -203,6 +203,8 @@ SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 SHOPFLOOR_DISPATCH_RULE = env.str("SHOPFLOOR_DISPATCH_RULE", default="EDD")
 # Minutes a machine may fall behind its plan before its list is ranked by that rule.
 SHOPFLOOR_BEHIND_PLAN_MINUTES = env.int("SHOPFLOOR_BEHIND_PLAN_MINUTES", default=60)
+# Seconds between refreshes of the supervisor's floor view (/shop/supervisor/) while it is on screen.
+SHOPFLOOR_SUPERVISOR_REFRESH_SECONDS = env.int("SHOPFLOOR_SUPERVISOR_REFRESH_SECONDS", default=15)
 # Days the answers to shop-floor actions are kept for replays from devices that were offline.
 IDEMPOTENCY_KEY_DAYS = env.int("IDEMPOTENCY_KEY_DAYS", default=30)
 # Largest photo an issue report accepts (phones make 5-12 MB pictures; they are shrunk on arrival).

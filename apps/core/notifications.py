@@ -44,6 +44,9 @@ PUSH_TTL_SECONDS = 8 * 3600
 PUSH_TIMEOUT_SECONDS = 10
 # Failed deliveries in a row after which a subscription is dropped: the browser is long gone.
 PUSH_MAX_FAILURES = 20
+# Push services accept 4096 bytes of encrypted body (RFC 8030 §7.2); aes128gcm in one record adds an 86-byte
+# header, a padding delimiter and a 16-byte tag, which leaves this much JSON. A longer message is refused (413).
+PUSH_MAX_PAYLOAD_BYTES = 4096 - 86 - 1 - 16
 
 
 def register_audience(name: str, resolver: AudienceResolver) -> None:
@@ -105,6 +108,17 @@ def _b64url_encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+def _is_p256_point(raw: bytes) -> bool:
+    # Off the curve, no message can ever be encrypted to it: refused here rather than failing every push.
+    if len(raw) != 65 or raw[0] != 4:
+        return False
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_subscription(endpoint: str, p256dh: str, auth: str) -> None:
     errors: dict[str, str] = {}
     # The server posts to this address: without https anyone signed in could aim it at the LAN.
@@ -117,7 +131,7 @@ def _check_subscription(endpoint: str, p256dh: str, auth: str) -> None:
         key = _b64url_decode(p256dh)
     except (binascii.Error, ValueError):
         key = b""
-    if len(key) != 65 or key[0] != 4:
+    if not _is_p256_point(key):
         errors["p256dh"] = _("The browser's public key is not an uncompressed P-256 point.")
     try:
         secret = _b64url_decode(auth)
@@ -212,8 +226,22 @@ def vapid_contact() -> str:
     return settings.WEBPUSH_CONTACT or f"mailto:{settings.DEFAULT_FROM_EMAIL}"
 
 
+def _payload_json(title: str, body: str, url: str) -> str:
+    return json.dumps({"title": title, "body": body, "url": url}, ensure_ascii=False, separators=(",", ":"))
+
+
 def push_payload(notification: Notification) -> str:
-    return json.dumps({"title": notification.title, "body": notification.body, "url": notification.url})
+    """The JSON {title, body, url} that sw-push.js shows; a body too long for a push message is cut short
+    with an ellipsis (the whole text stays on the notifications page)."""
+    title, body, url = notification.title, notification.body, notification.url
+    payload = _payload_json(title, body, url)
+    keep = len(body)
+    while len(payload.encode()) > PUSH_MAX_PAYLOAD_BYTES and keep > 0:
+        # Every character is at least a byte: cutting the excess (and room for the ellipsis) in characters
+        # comes close at once; escapes and multi-byte characters may need another round.
+        keep = max(0, keep - (len(payload.encode()) - PUSH_MAX_PAYLOAD_BYTES) - len("…".encode()))
+        payload = _payload_json(title, body[:keep].rstrip() + "…", url)
+    return payload
 
 
 class Delivery(Enum):
@@ -250,6 +278,11 @@ def deliver_push(notification: Notification, subscription: PushSubscription) -> 
     except OSError:
         # Connection refused, DNS, timeouts (requests' errors are OSErrors): the push service may be back later.
         return _count_failure(subscription)
+    except ValueError:
+        # The browser's key is no P-256 point (a row from before subscribe_push checked that): nothing can
+        # ever be encrypted to it, and it must not stop the deliveries after it.
+        PushSubscription.objects.filter(pk=subscription.pk).delete()
+        return Delivery.GONE
     PushSubscription.objects.filter(pk=subscription.pk).update(last_success_at=timezone.now(), failures=0)
     return Delivery.SENT
 

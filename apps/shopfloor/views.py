@@ -101,6 +101,7 @@ class SupervisorView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(floor_overview())
+        context["refresh_seconds"] = settings.SHOPFLOOR_SUPERVISOR_REFRESH_SECONDS
         return context
 
 

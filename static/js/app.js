@@ -1,4 +1,6 @@
-// The few behaviours every page shares: theme toggle, auto-submitting selects.
+// The few behaviours every page shares: theme toggle, auto-submitting selects, and parts of a page that
+// refresh themselves (an element with an id and data-refresh-seconds is fetched again and swapped in place
+// every so many seconds while the page is visible; a failed fetch keeps what is shown and tries again).
 (function () {
   "use strict";
   var order = ["system", "light", "dark"];
@@ -30,5 +32,26 @@
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
+    document.querySelectorAll("[id][data-refresh-seconds]").forEach(refreshEvery);
   });
+  function refreshEvery(element) {
+    var seconds = Number(element.dataset.refreshSeconds);
+    if (!(seconds > 0)) { return; }
+    function again() { window.setTimeout(tick, seconds * 1000); }
+    function tick() {
+      if (document.hidden) { again(); return; }
+      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (text) {
+          var fresh = text && new DOMParser().parseFromString(text, "text/html").getElementById(element.id);
+          if (fresh) {
+            element.replaceChildren.apply(element, Array.from(fresh.childNodes));
+            element.dataset.refreshedAt = String(Date.now());
+          }
+        })
+        .catch(function () { return null; })
+        .then(again);
+    }
+    again();
+  }
 })();

@@ -1,10 +1,14 @@
 // The operator app: clock in, see the queue, scan a traveler, run an operation; also offline.
 import * as outbox from "./outbox.js";
-import { decodeFile, parseScan, scanCamera } from "./scan.js";
+import { DecoderUnavailable, decodeFile, parseScan, scanCamera } from "./scan.js";
 
 const API = "/api/v1/shopfloor/";
 const REPLAY_EVERY_MS = 20000;
 const RETRY_SOON_MS = 3000;
+const LIVE_FIRST_RETRY_MS = 1000;
+const LIVE_MAX_RETRY_MS = 30000;
+// Close codes of the live sockets that say "do not come back": not signed in, not allowed, no such machine.
+const LIVE_REFUSED = [4401, 4403, 4404];
 
 // Every user-facing string comes from the page, where Django translated it.
 const strings = {};
@@ -25,6 +29,8 @@ const state = {
   online: navigator.onLine,
   view: { name: "home" },
   camera: null,
+  // This device's Web Push: null until checked, then "unsupported", "blocked", "off" or "on".
+  push: null,
   interactive: new Set(),
   sentSinceRefresh: false,
 };
@@ -61,8 +67,37 @@ function day(isoDate) {
   return isoDate ? new Date(`${isoDate}T12:00:00`).toLocaleDateString([], { day: "numeric", month: "short" }) : "";
 }
 
+// A moment today as its time, an earlier one with its day.
+function since(iso) {
+  return new Date(iso).toDateString() === new Date().toDateString() ? time(iso) : dayTime(iso);
+}
+
+function isPaused(op) {
+  return op.status === "in_progress" && op.paused;
+}
+
+// Since when and why a paused operation waits, as far as the copy knows.
+function pausedWhy(op) {
+  const reason = op.pause_reason ? op.pause_reason.name : "";
+  if (!op.paused_since) return reason;
+  const vars = { time: since(op.paused_since), reason };
+  return reason ? t("Since %(time)s · %(reason)s", vars) : t("Since %(time)s", vars);
+}
+
 function opLabel(op) {
   return `${op.job.number}/${op.sequence}`;
+}
+
+// Machines are known on the floor by their code; the name is for whoever is new.
+function machineLabel(wc) {
+  return `${wc.code} ${wc.name}`;
+}
+
+// The earlier steps a pending operation waits for, as the travelers name them ("J-1042/10 CUT").
+function waitingFor(op) {
+  const before = op.status === "pending" ? op.waiting_for || [] : [];
+  if (!before.length) return "";
+  return t("Waiting for %(steps)s", { steps: before.map((step) => `${step.job}/${step.sequence} ${step.operation_code}`).join(", ") });
 }
 
 // --- data ----------------------------------------------------------------------------------------
@@ -88,20 +123,13 @@ async function getJSON(path, snapshot) {
   }
 }
 
-// When an action's answer last replaced each operation's copy. On shop Wi-Fi a read sent before
-// that moment can be answered after it, with the state from before the action: it must not win.
-const answeredAt = new Map();
-
-async function rememberRead(op, askedAt) {
-  if ((answeredAt.get(op.id) ?? -Infinity) > askedAt) return (await outbox.storedOperation(op.id)) || op;
-  await outbox.rememberOperation(op);
-  return op;
-}
-
+// Every operation copy carries the server's version. On shop Wi-Fi a read sent before an action can
+// be answered after it, a replayed action returns the answer it got the first time, and the service
+// worker answers offline with its last read: the outbox keeps whichever copy is newest, and that is
+// the one drawn.
 async function loadOperation(id) {
-  const askedAt = performance.now();
   try {
-    return await rememberRead(await getJSON(`operations/${id}/`), askedAt);
+    return await outbox.rememberOperation(await getJSON(`operations/${id}/`));
   } catch (error) {
     const stored = await outbox.storedOperation(id);
     if (stored) return stored;
@@ -109,9 +137,23 @@ async function loadOperation(id) {
   }
 }
 
+// An action's answer replaces the operation's entry at once: the queue is read again only later.
+function showInQueue(op) {
+  if (!state.queue) return;
+  for (const center of state.queue.work_centers) center.entries = center.entries.map((entry) => (entry.id === op.id ? op : entry));
+}
+
+// Each operation of a list as the newest copy the phone has seen (see loadOperation).
+async function newestCopies(ops) {
+  const newest = [];
+  for (const op of ops) newest.push(await outbox.rememberOperation(op));
+  return newest;
+}
+
 async function refreshItems() {
   state.items = await outbox.pending();
   renderHeader();
+  followMachines();
 }
 
 function myMachineIds() {
@@ -173,11 +215,11 @@ async function onResult(result) {
   if (result.status === "sent") {
     state.sentSinceRefresh = true;
     const data = result.data;
-    if (data && data.user && "attendance" in data) state.me = data;
-    else if (data && data.job && data.id) {
-      answeredAt.set(data.id, performance.now());
-      await outbox.rememberOperation(data);
-    }
+    if (data && data.user && "attendance" in data) {
+      // Kept as the offline copy too: a failed read of me/ must not bring back the machines of before.
+      state.me = data;
+      await outbox.rememberSnapshot("me", data);
+    } else if (data && data.job && data.id) showInQueue(await outbox.rememberOperation(data));
     if (item.action === "issue") notice(t("Issue sent. A supervisor will look at it."), "ok");
     if (item.action === "downtime-reason") state.prompts = state.prompts.filter((p) => p.id !== item.prompt);
   } else if (result.error.code === "short" && state.interactive.has(item.key)) {
@@ -217,6 +259,83 @@ function notice(text, kind) {
     h("button", { type: "button", className: "close", "aria-label": t("Dismiss"), onclick: () => node.remove() }, "×"),
   );
   box.append(node);
+}
+
+// --- live machine state ----------------------------------------------------------------------------
+// While the app is open and online it follows each machine the operator is clocked in to on that
+// machine's live socket (snapshot, then deltas): when one stops in a state that asks why, the prompts
+// are fetched at once rather than at the next refresh, which stays as the fallback. A dropped socket
+// comes back with back-off; a refused one (signed out, not allowed, no such machine) does not.
+
+const followed = new Map();
+
+function followMachines() {
+  const wanted = new Set(navigator.onLine ? myMachineIds() : []);
+  for (const [id, follow] of followed) {
+    if (wanted.has(id)) continue;
+    followed.delete(id);
+    clearTimeout(follow.retry);
+    if (follow.socket) follow.socket.close(1000);
+  }
+  for (const id of wanted) {
+    if (followed.has(id)) continue;
+    const follow = { id, socket: null, retry: null, delay: LIVE_FIRST_RETRY_MS, known: null };
+    followed.set(id, follow);
+    connectMachine(follow);
+  }
+}
+
+function connectMachine(follow) {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${window.location.host}/ws/machines/work-centers/${follow.id}/`);
+  follow.socket = socket;
+  socket.addEventListener("open", () => {
+    follow.delay = LIVE_FIRST_RETRY_MS;
+  });
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    const machines = message.event === "snapshot" ? message.data.machines : [message.data];
+    machines.filter((machine) => machine.id === follow.id).forEach((machine) => machineChanged(follow, machine));
+  });
+  socket.addEventListener("close", (event) => {
+    if (followed.get(follow.id) !== follow || follow.socket !== socket) return;
+    follow.socket = null;
+    if (LIVE_REFUSED.includes(event.code) || !navigator.onLine) return;
+    follow.retry = setTimeout(() => connectMachine(follow), follow.delay + Math.floor(Math.random() * 500));
+    follow.delay = Math.min(follow.delay * 2, LIVE_MAX_RETRY_MS);
+  });
+}
+
+function machineChanged(follow, machine) {
+  const before = follow.known;
+  // A delta carries the machine's whole state, so one that skipped a version still tells the truth.
+  if (before && machine.version <= before.version) return;
+  follow.known = { version: machine.version, state: machine.state, since: machine.since };
+  const asking = state.reasons && state.reasons.prompted_states;
+  const stopped = asking ? asking.includes(machine.state) : true;
+  if (stopped && (!before || before.state !== machine.state || before.since !== machine.since)) askForPrompts();
+}
+
+let promptsAsked = null;
+let promptsAgain = false;
+
+async function askForPrompts() {
+  if (promptsAsked) {
+    promptsAgain = true;
+    return;
+  }
+  promptsAsked = (async () => {
+    do {
+      promptsAgain = false;
+      state.prompts = await getJSON("downtime-prompts/").catch(() => state.prompts);
+      renderPrompts();
+    } while (promptsAgain);
+  })();
+  try {
+    await promptsAsked;
+  } finally {
+    promptsAsked = null;
+  }
 }
 
 // --- header, banners -------------------------------------------------------------------------------
@@ -259,19 +378,21 @@ function reasonPicker(onPick) {
 
 function renderPrompts() {
   const box = $("#prompts");
+  // A stop answered offline is still open on the server until the answer is sent: not asked twice.
+  const answered = new Set(state.items.filter((item) => item.action === "downtime-reason").map((item) => item.prompt));
   box.replaceChildren(
-    ...state.prompts.map((prompt) =>
+    ...state.prompts.filter((prompt) => !answered.has(prompt.id)).map((prompt) =>
       h(
         "section",
         { className: "prompt", "data-prompt": prompt.id },
-        h("h2", {}, t("%(machine)s stopped at %(time)s — why?", { machine: prompt.work_center.name, time: time(prompt.started_at) })),
+        h("h2", {}, t("%(machine)s stopped at %(time)s — why?", { machine: machineLabel(prompt.work_center), time: time(prompt.started_at) })),
         reasonPicker((reason) =>
           queue({
             action: "downtime-reason",
             prompt: prompt.id,
             url: `${API}downtime-prompts/${prompt.id}/reason/`,
             body: { reason: reason.id },
-            label: prompt.work_center.name,
+            label: machineLabel(prompt.work_center),
           }).then(() => {
             state.prompts = state.prompts.filter((p) => p.id !== prompt.id);
             renderPrompts();
@@ -374,7 +495,7 @@ async function homeView() {
         t("Clock out"),
       ),
     ),
-    pushButton(),
+    h("div", { className: "push-control", id: "push-control", "data-state": state.push || "unknown" }, pushControls()),
   );
   return [mine, queueSection()];
 }
@@ -390,6 +511,7 @@ function queueSection() {
     const list = h("ol", { className: "entries" });
     for (const entry of center.entries) {
       const op = outbox.withPending(entry, state.items);
+      const blocked = waitingFor(op);
       list.append(
         h(
           "li",
@@ -398,7 +520,7 @@ function queueSection() {
             "a",
             {
               href: `/shop/o/${op.id}/`,
-              className: `entry status-${op.status}`,
+              className: `entry status-${op.status}${isPaused(op) ? " paused" : ""}${blocked ? " blocked" : ""}`,
               "data-operation": op.id,
               onclick: (event) => {
                 event.preventDefault();
@@ -413,9 +535,12 @@ function queueSection() {
               h("span", {}, t("%(good)s/%(qty)s good", { good: op.quantity_good, qty: op.quantity })),
               h("span", {}, t("due %(date)s", { date: day(op.job.due_date) })),
               op.planned_start ? h("span", {}, t("plan %(time)s", { time: dayTime(op.planned_start) })) : null,
-              op.status === "in_progress" ? h("span", { className: "tag run" }, op.paused ? t("Paused") : t("Running")) : null,
+              isPaused(op) ? h("span", { className: "tag paused" }, t("Paused")) : null,
+              op.status === "in_progress" && !op.paused ? h("span", { className: "tag run" }, t("Running")) : null,
               op.waiting ? h("span", { className: "tag wait" }, t("waiting to send")) : null,
             ),
+            isPaused(op) ? h("span", { className: "paused-why" }, pausedWhy(op)) : null,
+            blocked ? h("span", { className: "blocked-why" }, blocked) : null,
           ),
         ),
       );
@@ -434,24 +559,62 @@ function queueSection() {
   return section;
 }
 
-function pushButton() {
-  const button = h("button", { type: "button", className: "secondary", id: "push", hidden: true }, t("Turn on notifications"));
-  import(new URL("./push.js", import.meta.url).href)
-    .then((module) => {
-      if (typeof module.enablePush !== "function") return;
-      button.hidden = false;
-      button.addEventListener("click", async () => {
-        try {
-          await module.enablePush();
-          button.textContent = t("Notifications are on");
-          button.disabled = true;
-        } catch (error) {
-          notice(String(error.message || error), "conflict");
-        }
-      });
-    })
-    .catch(() => button.remove());
-  return button;
+// push.js is loaded when first needed: a deploy without it, or a browser that refuses it, leaves the app working.
+let pushModule = null;
+
+function loadPush() {
+  pushModule = pushModule || import(new URL("./push.js", import.meta.url).href);
+  return pushModule;
+}
+
+// Asked on start and whenever the app comes back to the front: permission may have been changed in
+// the browser's settings, and a subscription outlives the page that made it.
+async function checkPush() {
+  try {
+    state.push = await (await loadPush()).pushStatus();
+  } catch {
+    state.push = "unsupported";
+  }
+  renderPush();
+}
+
+function renderPush() {
+  const box = $("#push-control");
+  if (!box) return;
+  box.dataset.state = state.push;
+  box.replaceChildren(...pushControls());
+}
+
+function pushControls() {
+  if (state.push === "blocked") {
+    return [h("p", { className: "muted", id: "push-state" }, t("Notifications are blocked for this site; allow them in the browser settings."))];
+  }
+  if (state.push === "off") {
+    return [h("button", { type: "button", className: "secondary", id: "push", onclick: (event) => switchPush(event.currentTarget, "enablePush") }, t("Turn on notifications"))];
+  }
+  if (state.push === "on") {
+    return [
+      h("button", { type: "button", className: "secondary", id: "push", disabled: true }, t("Notifications are on")),
+      h("button", { type: "button", className: "secondary", id: "push-off", onclick: (event) => switchPush(event.currentTarget, "disablePush") }, t("Turn off notifications")),
+    ];
+  }
+  return [];
+}
+
+async function switchPush(button, verb) {
+  button.disabled = true;
+  try {
+    const push = await loadPush();
+    try {
+      await push[verb]();
+    } catch (error) {
+      notice(String(error.message || error), "conflict");
+    }
+    state.push = await push.pushStatus();
+  } catch {
+    state.push = "unsupported";
+  }
+  renderPush();
 }
 
 function machinesView() {
@@ -476,8 +639,10 @@ const ACTION_LABELS = {
   leave: "Leave",
 };
 
-function opAction(op, action, body = {}) {
+// `shown` is what the screen needs to draw the action before the server answers (a pause's reason).
+function opAction(op, action, body = {}, shown = {}) {
   return queue({
+    ...shown,
     action,
     operation: op.id,
     url: `${API}operations/${op.id}/${action.replace("_", "-")}/`,
@@ -583,7 +748,7 @@ async function doAction(op, action) {
     await opAction(op, "start", { work_center: chosen });
   } else if (action === "pause") {
     const reason = await sheet(t("Why pause %(op)s?", { op: opLabel(op) }), (pick) => reasonPicker(pick), null, () => undefined);
-    if (reason) await opAction(op, "pause", { reason: reason.id, note: "" });
+    if (reason) await opAction(op, "pause", { reason: reason.id, note: "" }, { reason: { id: reason.id, name: reason.name } });
   } else if (action === "report" || action === "complete") {
     const counts = await askCounts(op, action);
     if (!counts) return;
@@ -626,12 +791,14 @@ async function operationView(view) {
     ),
   );
   const status = op.status === "in_progress" ? (op.paused ? t("Paused") : op.phase === "setup" ? t("In setup") : t("Running")) : t(op.status);
+  const statusClass = isPaused(op) ? "paused" : `status-${op.status}`;
   return h(
     "article",
     { className: "operation", "data-operation": op.id, "data-status": op.status, "data-phase": op.phase, "data-paused": op.paused ? "yes" : "no" },
     h("p", { className: "crumbs" }, h("a", { href: `/shop/j/${op.job.id}/`, onclick: (event) => { event.preventDefault(); go({ name: "job", id: op.job.id }, `/shop/j/${op.job.id}/`); } }, t("Job %(number)s", { number: op.job.number }))),
     h("h1", {}, `${opLabel(op)} ${op.operation_code}`),
-    h("p", { className: "status-line" }, h("span", { className: `tag status-${op.status}`, id: "op-status" }, status), op.waiting ? h("span", { className: "tag wait" }, t("waiting to send")) : null),
+    h("p", { className: "status-line" }, h("span", { className: `tag ${statusClass}`, id: "op-status" }, status), op.waiting ? h("span", { className: "tag wait" }, t("waiting to send")) : null),
+    isPaused(op) ? h("p", { className: "paused-why", id: "op-paused" }, pausedWhy(op)) : null,
     op.description ? h("p", {}, op.description) : null,
     h(
       "dl",
@@ -647,7 +814,7 @@ async function operationView(view) {
       op.people.length ? [h("dt", {}, t("People")), h("dd", {}, op.people.map((p) => p.name).join(", "))] : null,
     ),
     op.job.notes ? h("p", { className: "notes" }, op.job.notes) : null,
-    !op.ready && op.status === "pending" ? h("p", { className: "notice info" }, t("Not ready: an earlier step has not started.")) : null,
+    waitingFor(op) ? h("p", { className: "notice info", id: "op-waiting" }, waitingFor(op)) : null,
     op.actions.includes("start") && startChoices.length > 1
       ? field(t("Start on"), h("select", { id: "start-machine" }, startChoices.map((wc) => h("option", { value: wc.id }, `${wc.code} ${wc.name}`))))
       : null,
@@ -659,13 +826,12 @@ async function operationView(view) {
 
 async function jobView(view) {
   let job;
-  const askedAt = performance.now();
   try {
     job = await getJSON(`jobs/${view.id}/`, `job-${view.id}`);
   } catch {
     return h("p", { className: "notice conflict" }, t("Job %(id)s is not available offline.", { id: view.id }));
   }
-  job.operations.forEach((op) => rememberRead(op, askedAt));
+  job.operations = await newestCopies(job.operations);
   return [
     h("h1", {}, t("Job %(number)s", { number: job.number })),
     h(
@@ -681,6 +847,7 @@ async function jobView(view) {
             { href: `/shop/o/${op.id}/`, className: `entry status-${op.status}`, "data-operation": op.id, onclick: (event) => { event.preventDefault(); go({ name: "operation", id: op.id }, `/shop/o/${op.id}/`); } },
             h("span", { className: "entry-title" }, h("strong", {}, op.sequence), ` ${op.operation_code} · ${op.work_center_type.name}`),
             h("span", { className: "entry-meta" }, h("span", {}, t(op.status)), h("span", {}, t("%(good)s/%(qty)s good", { good: op.quantity_good, qty: op.quantity }))),
+            waitingFor(op) ? h("span", { className: "blocked-why" }, waitingFor(op)) : null,
           ),
         );
       }),
@@ -720,8 +887,8 @@ function scanView() {
       const text = await decodeFile(file.files[0]);
       if (text) openScanned(text);
       else notice(t("No QR code found in that picture."), "conflict");
-    } catch {
-      notice(t("That picture could not be read."), "conflict");
+    } catch (error) {
+      notice(error instanceof DecoderUnavailable ? t("The code reader could not be loaded: type the traveler code or use a hand scanner.") : t("That picture could not be read."), "conflict");
     }
   });
   const cameraButton = h("button", { type: "button", className: "big primary", id: "scan-camera" }, t("Scan with camera"));
@@ -731,9 +898,11 @@ function scanView() {
       state.camera = await scanCamera(video);
       const text = await state.camera.result;
       if (text) openScanned(text);
-    } catch {
+    } catch (error) {
       video.hidden = true;
-      notice(t("The camera is not available. Take a photo of the code instead."), "conflict");
+      // Without the decoder a photo cannot be read either: only typing (or a hand scanner) is left.
+      const why = error instanceof DecoderUnavailable ? t("The code reader could not be loaded: type the traveler code or use a hand scanner.") : t("The camera is not available. Take a photo of the code instead.");
+      notice(why, "conflict");
     }
   });
   setTimeout(() => wedge.focus(), 0);
@@ -803,15 +972,16 @@ async function refreshAll() {
   state.reasons = await getJSON("reasons/", "reasons").catch(() => state.reasons);
   if (effectiveMe() && effectiveMe().attendance) {
     try {
-      const askedAt = performance.now();
-      state.queue = await getJSON("queue/", "queue");
-      for (const center of state.queue.work_centers) for (const entry of center.entries) await rememberRead(entry, askedAt);
+      const queue = await getJSON("queue/", "queue");
+      for (const center of queue.work_centers) center.entries = await newestCopies(center.entries);
+      state.queue = queue;
     } catch {
       // No queue cached yet: the view says so and the next tick retries.
     }
     state.prompts = await getJSON("downtime-prompts/").catch(() => state.prompts);
   }
   renderPrompts();
+  followMachines();
 }
 
 async function tick() {
@@ -862,21 +1032,39 @@ function start() {
   });
   window.addEventListener("online", () => {
     setOnline(true);
+    followMachines();
     tick();
   });
-  window.addEventListener("offline", () => setOnline(false));
+  window.addEventListener("offline", () => {
+    setOnline(false);
+    followMachines();
+  });
   document.getElementById("logout-form").addEventListener("submit", () => {
     if (navigator.serviceWorker && navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage({ type: "forget" });
   });
   refreshItems().then(render);
   tick().then(() => {
     document.documentElement.dataset.ready = "yes";
+    // After the first reads rather than among them (see refreshAll): it may read the server's push key.
+    checkPush();
   });
-  setInterval(tick, REPLAY_EVERY_MS);
+  refreshEvery(REPLAY_EVERY_MS);
   registerWorker();
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") checkPush();
+  });
+}
+
+let refreshing = null;
+
+// How often the app sends what waits and reads the queue and prompts again; the test suite makes it
+// long to show that a stop's prompt comes with the push, not with this refresh.
+function refreshEvery(ms) {
+  clearInterval(refreshing);
+  refreshing = setInterval(tick, ms);
 }
 
 start();
 
 // The test suite and the console reach the outbox here.
-window.shopfloor = { flush, pending: outbox.pending, newKey: outbox.newKey, csrfToken: outbox.csrfToken };
+window.shopfloor = { flush, refreshEvery, pending: outbox.pending, newKey: outbox.newKey, csrfToken: outbox.csrfToken };

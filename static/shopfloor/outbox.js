@@ -71,8 +71,24 @@ async function remove(seq) {
   await run(OUTBOX, "readwrite", (store) => store.delete(seq));
 }
 
+function version(operation) {
+  return typeof operation.version === "number" ? operation.version : -Infinity;
+}
+
+// Keeps the newer of this copy and the stored one (by the server's version; a tie goes to the one
+// just read, whose buttons follow the operator's machines of now) and returns the copy kept. Read
+// and written in one transaction, so two answers arriving together cannot both win.
 export async function rememberOperation(operation) {
-  if (operation && operation.id) await run(OPERATIONS, "readwrite", (store) => store.put(operation));
+  if (!operation || !operation.id) return operation;
+  let kept = operation;
+  await run(OPERATIONS, "readwrite", (store) => {
+    const stored = store.get(operation.id);
+    stored.onsuccess = () => {
+      if (stored.result && version(stored.result) > version(operation)) kept = stored.result;
+      else store.put(operation);
+    };
+  });
+  return kept;
 }
 
 export async function storedOperation(id) {
@@ -168,10 +184,14 @@ export function withPending(operation, items) {
         break;
       case "pause":
         op.paused = true;
+        op.paused_since = item.created;
+        op.pause_reason = item.reason || null;
         op.actions = ["resume", "report", "complete"];
         break;
       case "resume":
         op.paused = false;
+        op.paused_since = null;
+        op.pause_reason = null;
         op.actions = ["pause", "report", "complete"];
         break;
       case "report":

@@ -12,6 +12,9 @@ export function parseScan(text) {
   return match[1] === "o" ? { operation: id } : { job: id };
 }
 
+// The vendored decoder did not load (offline before it was cached, blocked): the camera may be fine.
+export class DecoderUnavailable extends Error {}
+
 let jsqrLoading = null;
 
 function loadJsQR() {
@@ -24,7 +27,7 @@ function loadJsQR() {
       script.onload = () => resolve(window.jsQR);
       script.onerror = () => {
         jsqrLoading = null;
-        reject(new Error("jsQR did not load"));
+        reject(new DecoderUnavailable("jsQR did not load"));
       };
       document.head.append(script);
     });
@@ -62,7 +65,14 @@ async function decodeSource(source, width, height, detector) {
       // Some platforms expose BarcodeDetector but cannot read this source: jsQR below still can.
     }
   }
-  const jsQR = await loadJsQR();
+  let jsQR;
+  try {
+    jsQR = await loadJsQR();
+  } catch (error) {
+    // jsQR is the fallback: a native detector that saw no code in this frame may see it in the next.
+    if (detector) return null;
+    throw error;
+  }
   const image = pixels(source, width, height);
   const code = jsQR(image.data, image.width, image.height, { inversionAttempts: "attemptBoth" });
   return code ? code.data : null;
@@ -77,31 +87,43 @@ export async function decodeFile(file) {
   }
 }
 
-// Reads frames from the rear camera into `video` until a QR code is seen or `stop()` is called.
+// Reads frames from the rear camera into `video` until a QR code is seen or `stop()` is called. The
+// camera is released whichever way scanning ends, a failure included: its light must not stay on.
 export async function scanCamera(video) {
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  video.srcObject = stream;
-  video.setAttribute("playsinline", "");
-  await video.play();
-  const detector = await nativeDetector();
   let stopped = false;
   const stop = () => {
     stopped = true;
     stream.getTracks().forEach((track) => track.stop());
     video.srcObject = null;
   };
+  let detector;
+  try {
+    video.srcObject = stream;
+    video.setAttribute("playsinline", "");
+    await video.play();
+    detector = await nativeDetector();
+  } catch (error) {
+    stop();
+    throw error;
+  }
   const result = (async () => {
-    while (!stopped) {
-      if (video.videoWidth) {
-        const text = await decodeSource(video, video.videoWidth, video.videoHeight, detector);
-        if (text && parseScan(text)) {
-          stop();
-          return text;
+    try {
+      while (!stopped) {
+        if (video.videoWidth) {
+          const text = await decodeSource(video, video.videoWidth, video.videoHeight, detector);
+          if (text && parseScan(text)) {
+            stop();
+            return text;
+          }
         }
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      return null;
+    } catch (error) {
+      stop();
+      throw error;
     }
-    return null;
   })();
   return { result, stop };
 }

@@ -10,7 +10,7 @@ try {
   console.warn("sw-push.js not loaded", error);
 }
 
-const VERSION = "shopfloor-v1";
+const VERSION = "shopfloor-v3";
 const SHELL_CACHE = `${VERSION}-shell`;
 const API_CACHE = `${VERSION}-api`;
 const SHELL_URL = "/shop/";

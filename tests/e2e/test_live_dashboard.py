@@ -11,10 +11,7 @@ machine), else to test-artifacts/e2e/.
 
 from __future__ import annotations
 
-import threading
-import time as clock
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -25,45 +22,11 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
+from .conftest import off_the_test_thread
+
 pytestmark = pytest.mark.e2e
 
 SCREENS = Path("/work/screens")
-SERVER_START_TIMEOUT = 15.0
-
-
-@pytest.fixture(scope="module")
-def asgi_url(allow_orm_beside_playwright: None) -> Iterator[str]:
-    """daphne serving cnc_copilot.asgi on a free port, in a daemon thread, for this module."""
-    from daphne.server import Server
-    from twisted.internet import reactor
-
-    from cnc_copilot.asgi import application
-
-    server = Server(application, endpoints=["tcp:port=0:interface=127.0.0.1"], signal_handlers=False, verbosity=0)
-    thread = threading.Thread(target=server.run, name="daphne-e2e", daemon=True)
-    thread.start()
-    deadline = clock.monotonic() + SERVER_START_TIMEOUT
-    while not server.listening_addresses:
-        if clock.monotonic() > deadline:
-            pytest.fail("daphne did not start listening")
-        clock.sleep(0.05)
-    host, port = server.listening_addresses[0]
-    yield f"http://{host}:{port}"
-    reactor.callFromThread(reactor.stop)  # type: ignore[misc]
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def redis_layer(settings: Any) -> None:
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [getattr(settings, "REDIS_URL", "") or "redis://127.0.0.1:6379/0"],
-                "prefix": f"e2e-{uuid.uuid4().hex[:8]}",
-            },
-        }
-    }
 
 
 @pytest.fixture
@@ -92,30 +55,16 @@ def shop(e2e_role_groups: None) -> dict[str, Any]:
 
 
 def feed(code: str, *pairs: tuple[str, Any]) -> None:
-    """apply_readings as the telemetry worker calls it: on a thread without an event loop (the
-    push after the commit cannot run in the test thread, where Playwright's loop is running)."""
-    from django.db import connection
-
+    """apply_readings as the telemetry worker calls it."""
     from apps.machines.machine_state import Reading
     from apps.machines.services import apply_readings
 
     now = timezone.now()
-    failures: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            apply_readings([Reading(code, now, metric, value) for metric, value in pairs])
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread and raised there
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=work, name="telemetry-e2e")
-    worker.start()
-    worker.join(timeout=10)
-    assert not worker.is_alive(), "apply_readings did not finish in 10 s"
-    if failures:
-        raise failures[0]
+    off_the_test_thread(
+        lambda: apply_readings([Reading(code, now, metric, value) for metric, value in pairs]),
+        what="apply_readings",
+        timeout=10,
+    )
 
 
 def open_page(browser: Browser, base: str, width: int, height: int, session: str | None = None) -> Page:

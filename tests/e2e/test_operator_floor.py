@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,8 +32,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, Dialog, Locator, Page, Route, ViewportSize, expect
 
-from .conftest import ACTION_TIMEOUT_MS, E2E_PASSWORD, NAVIGATION_TIMEOUT_MS
-from .test_operator_pwa import PHONE, all_sent, sign_in, while_server_is_quiet
+from .conftest import ACTION_TIMEOUT_MS, E2E_PASSWORD, NAVIGATION_TIMEOUT_MS, PHONE, off_the_test_thread
+from .test_operator_pwa import all_sent, sign_in, while_server_is_quiet
 
 pytestmark = pytest.mark.e2e
 
@@ -148,12 +147,10 @@ def device_fixture(
     base_url: str,
     request: pytest.FixtureRequest,
     artifacts_dir: Path,
-    settings: Any,
     caplog: pytest.LogCaptureFixture,
     viewport: ViewportSize,
     service_worker: bool = True,
 ) -> Iterator[Page]:
-    settings.SESSION_SAVE_EVERY_REQUEST = False
     caplog.set_level(logging.ERROR, logger="django.request")
     page, close = open_device(
         browser, base_url, viewport, mobile=viewport["width"] < 800, service_worker=service_worker
@@ -175,10 +172,9 @@ def phone(
     base_url: str,
     request: pytest.FixtureRequest,
     artifacts_dir: Path,
-    settings: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> Iterator[Page]:
-    yield from device_fixture(browser, base_url, request, artifacts_dir, settings, caplog, PHONE)
+    yield from device_fixture(browser, base_url, request, artifacts_dir, caplog, PHONE)
 
 
 @pytest.fixture
@@ -187,12 +183,11 @@ def phone_without_worker(
     base_url: str,
     request: pytest.FixtureRequest,
     artifacts_dir: Path,
-    settings: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> Iterator[Page]:
     """A phone whose reads the test can hold and answer (Playwright's routes do not see what a
     service worker fetches)."""
-    yield from device_fixture(browser, base_url, request, artifacts_dir, settings, caplog, PHONE, service_worker=False)
+    yield from device_fixture(browser, base_url, request, artifacts_dir, caplog, PHONE, service_worker=False)
 
 
 @pytest.fixture
@@ -201,10 +196,9 @@ def tablet(
     base_url: str,
     request: pytest.FixtureRequest,
     artifacts_dir: Path,
-    settings: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> Iterator[Page]:
-    yield from device_fixture(browser, base_url, request, artifacts_dir, settings, caplog, TABLET)
+    yield from device_fixture(browser, base_url, request, artifacts_dir, caplog, TABLET)
 
 
 def shot(page: Page, artifacts_dir: Path, name: str) -> None:
@@ -264,36 +258,22 @@ def start_and_finish_setup(page: Page, operation: Any) -> Locator:
 
 def machine_goes_down(machine: Any, running_since: datetime, down_at: datetime) -> None:
     """The machine's controller says `running`, then `down`: the readings go through apply_readings
-    as the telemetry worker sends them, on a thread of its own (the push after the commit cannot run
-    in the test thread, where Playwright's event loop is running)."""
-    from django.db import connection
-
+    as the telemetry worker sends them."""
     from apps.machines.machine_state import Reading
     from apps.machines.services import apply_readings
 
-    failures: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            while_server_is_quiet(
-                lambda: apply_readings(
-                    [
-                        Reading(machine.code, running_since, "state", "running"),
-                        Reading(machine.code, down_at, "state", "down"),
-                    ]
-                )
+    off_the_test_thread(
+        lambda: while_server_is_quiet(
+            lambda: apply_readings(
+                [
+                    Reading(machine.code, running_since, "state", "running"),
+                    Reading(machine.code, down_at, "state", "down"),
+                ]
             )
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread and raised there
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=work, name="telemetry-e2e")
-    worker.start()
-    worker.join(timeout=15)
-    assert not worker.is_alive(), "apply_readings did not finish in 15 s"
-    if failures:
-        raise failures[0]
+        ),
+        what="apply_readings",
+        timeout=15,
+    )
 
 
 def next_refresh(page: Page) -> None:
@@ -396,7 +376,7 @@ def test_operator_pauses_for_a_reason_and_resumes(
 
     page.locator("#tabs [data-tab=home]").click()
     entry = queue_entry(page, shop_floor.laser, op)
-    expect(entry.locator(".tag.run")).to_have_text("Paused")
+    expect(entry.locator(".tag.paused")).to_have_text("Paused")
     shot(page, artifacts_dir, "3-queue-paused")
 
     entry.click()
@@ -434,7 +414,7 @@ def test_machine_down_prompts_the_operator_until_a_reason_is_given(
     next_refresh(page)
     prompt = page.locator(f'#prompts .prompt[data-prompt="{stop.pk}"]')
     wall_clock = down_at.astimezone(ZoneInfo(settings.PLANT_TIME_ZONE)).strftime("%I:%M %p")
-    expect(prompt.locator("h2")).to_have_text(f"Fiber laser 3 kW 1 stopped at {wall_clock} — why?")
+    expect(prompt.locator("h2")).to_have_text(f"laser-1 Fiber laser 3 kW 1 stopped at {wall_clock} — why?")
     expect(page.locator("#prompts .prompt")).to_have_count(1)
     shot(page, artifacts_dir, "5-downtime-prompt")
 

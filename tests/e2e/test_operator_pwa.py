@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import segno
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import ACTION_TIMEOUT_MS, E2E_PASSWORD, NAVIGATION_TIMEOUT_MS
+from .conftest import ACTION_TIMEOUT_MS, E2E_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-PHONE: ViewportSize = {"width": 360, "height": 740}
 # The outbox replays on the `online` event; a generous bound for the whole queue to reach the server.
 SYNC_TIMEOUT_MS = 20_000
 # 1×1 red PNG: the smallest photo an issue report can carry.
@@ -56,19 +55,6 @@ def floor(e2e_user: Callable[..., Any]) -> Floor:
     first, second = (job.operations.get(sequence=10) for job in jobs)
     operator = e2e_user("olga", "operator", first_name="Olga", last_name="Ruiz")
     return Floor(operator=operator, laser=shop.laser_1, first=first, second=second)
-
-
-@pytest.fixture
-def phone(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=base_url, viewport=PHONE, locale="en-US", is_mobile=True, has_touch=True)
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.e2e_problems = errors  # type: ignore[attr-defined]
-    yield page
-    context.close()
 
 
 def sign_in(page: Page, username: str) -> None:

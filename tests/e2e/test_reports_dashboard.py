@@ -17,9 +17,7 @@ connection object for that context, without the contents serialized at set-up.)
 
 from __future__ import annotations
 
-import base64
 import re
-import time as clock
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -36,7 +34,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import E2E_PASSWORD
+from .conftest import authenticator_for, sign_in_with_code
 
 pytestmark = pytest.mark.e2e
 
@@ -67,8 +65,6 @@ class Plant:
 def plant(e2e_user: Callable[..., Any], settings: Any, tmp_path: Path) -> Plant:
     """The hand-computed laser Monday, a second shift without data, and a production manager with an
     authenticator (a confirmed TOTP device whose secret the test knows, as the phone app would)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     from apps.machines.models import Shift, ShiftCalendar
     from tests.reports.floor import shop_with_laser_day
 
@@ -82,24 +78,11 @@ def plant(e2e_user: Callable[..., Any], settings: Any, tmp_path: Path) -> Plant:
         Shift(calendar=calendar, name="2nd", weekday=day, start=time(14, 30), end=time(23)) for day in range(5)
     )
     manager = e2e_user("pam", "production_manager", first_name="Pam", last_name="Manager")
-    device = TOTPDevice.objects.create(user=manager, name="phone", confirmed=True)
-    return Plant(shop=shop, manager=manager, totp=pyotp.TOTP(base64.b32encode(device.bin_key).decode()))
+    return Plant(shop=shop, manager=manager, totp=authenticator_for(manager))
 
 
 def sign_in(page: Page, plant: Plant) -> None:
-    """Password, then the authenticator's current code, through the pages."""
-    page.goto("/accounts/login/")
-    form = page.locator("main form").first
-    form.locator("input[name=login]").fill(plant.manager.username)
-    form.locator("input[name=password]").fill(E2E_PASSWORD)
-    form.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/accounts/2fa/verify/"))
-    remaining = 30 - clock.time() % 30
-    if remaining < 3:  # a code about to expire could reach the server in the next step
-        clock.sleep(remaining + 0.25)
-    page.locator("input[name=token]").fill(plant.totp.now())
-    page.get_by_role("button", name="Verify").click()
-    expect(page.locator("header")).to_contain_text("Sign out")
+    sign_in_with_code(page, plant.manager.username, plant.totp)
 
 
 def expect_gauges(page: Page, *labels: str) -> None:

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db.models import Max
 from django.urls import reverse
 
 from apps.machines.models import DowntimeReason, MachineStateInterval, WorkCenter
+from apps.routings.choices import OperationStatus
 from apps.routings.models import Operation
 from apps.scheduling.models import ScheduleSlot
 
-from ..models import Attendance, LaborEntry, ScrapReason
-from ..selectors import Station, allowed_actions, clocked_in_centers, is_ready, published_schedule
+from ..choices import EventKind
+from ..models import Attendance, LaborEntry, ProductionEvent, ScrapReason
+from ..selectors import PROMPTED_STATES, Station, allowed_actions, clocked_in_centers, is_ready, published_schedule
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _when(value: Any) -> str | None:
@@ -59,26 +65,77 @@ def me(user: Any) -> dict[str, Any]:
 
 
 def operations(ops: Sequence[Operation], user: Any, station: Station) -> list[dict[str, Any]]:
-    """Payloads of many operations (rows of `operations_for_floor`) with two more queries, whatever
-    their number: their slots in the published plan and the machines that may run them."""
+    """Payloads of many operations (rows of `operations_for_floor`) with at most four more queries,
+    whatever their number: their slots in the published plan, the machines that may run them, when
+    their labor last changed, and why the paused ones are paused."""
+    ids = [op.pk for op in ops]
     schedule = published_schedule()
     slots: dict[int, ScheduleSlot] = {}
     if schedule is not None and ops:
-        rows = ScheduleSlot.objects.filter(schedule=schedule, operation__in=[op.pk for op in ops])
+        rows = ScheduleSlot.objects.filter(schedule=schedule, operation__in=ids)
         slots = {slot.operation_id: slot for slot in rows}
     eligible: dict[int, list[WorkCenter]] = defaultdict(list)
     types = {op.work_center_type_id for op in ops}
     for wc in WorkCenter.objects.filter(work_center_type_id__in=types, is_active=True).order_by("code"):
         eligible[wc.work_center_type_id].append(wc)
-    return [_operation(op, user, station, slots.get(op.pk), eligible[op.work_center_type_id]) for op in ops]
+    labor_changed: dict[int, datetime] = {}
+    if ops:
+        labor = LaborEntry.objects.filter(operation__in=ids).values("operation").annotate(last=Max("updated_at"))
+        labor_changed = {row["operation"]: row["last"] for row in labor}
+    pauses = _pause_events([op.pk for op in ops if op.paused_since is not None])
+    return [
+        _operation(
+            op,
+            user,
+            station,
+            slots.get(op.pk),
+            eligible[op.work_center_type_id],
+            version=_version(op, labor_changed.get(op.pk)),
+            pause=pauses.get(op.pk),
+        )
+        for op in ops
+    ]
+
+
+def _version(op: Operation, labor_changed: datetime | None) -> int:
+    """Microseconds since 1970 of the last change an operator can see: the operation, its job or
+    part, the steps it waits for, or anyone's labor on it. Every action changes one of them, so a copy
+    with a higher version is newer; the app keeps it over an older answer that arrives late (a replay,
+    a cached read)."""
+    changed = [op.updated_at, op.job.updated_at, op.job.part.updated_at]
+    changed += [before.updated_at for before in op.predecessors.all()]
+    if labor_changed is not None:
+        changed.append(labor_changed)
+    return (max(changed) - EPOCH) // timedelta(microseconds=1)
+
+
+def _pause_events(paused_ids: list[int]) -> dict[int, ProductionEvent]:
+    """The latest pause event of each paused operation: it says why."""
+    if not paused_ids:
+        return {}
+    events = (
+        ProductionEvent.objects.filter(operation__in=paused_ids, kind=EventKind.PAUSE)
+        .select_related("pause_reason")
+        .order_by("operation", "at", "pk")
+    )
+    return {event.operation_id: event for event in events}
 
 
 def _operation(
-    op: Operation, user: Any, station: Station, slot: ScheduleSlot | None, eligible: list[WorkCenter]
+    op: Operation,
+    user: Any,
+    station: Station,
+    slot: ScheduleSlot | None,
+    eligible: list[WorkCenter],
+    *,
+    version: int,
+    pause: ProductionEvent | None,
 ) -> dict[str, Any]:
     job, part = op.job, op.job.part
+    reason = pause.pause_reason if pause is not None else None
     return {
         "id": op.pk,
+        "version": version,
         "job": {
             "id": job.pk,
             "number": job.number,
@@ -116,14 +173,29 @@ def _operation(
         "status": op.status,
         "phase": op.phase,
         "paused": op.paused_since is not None,
+        "paused_since": _when(op.paused_since),
+        "pause_reason": {"id": reason.pk, "name": reason.name} if reason is not None else None,
         "setup_minutes": str(op.setup_minutes),
         "run_minutes_per_unit": str(op.run_minutes_per_unit),
         "planned_start": _when(slot.setup_start) if slot is not None else None,
         "planned_end": _when(slot.end) if slot is not None else None,
         "ready": is_ready(op),
+        "waiting_for": _waiting_for(op),
         "people": [person(entry.operator) for entry in getattr(op, "open_labor", [])],
         "actions": allowed_actions(op, user, station),
     }
+
+
+def _waiting_for(op: Operation) -> list[dict[str, Any]]:
+    """The earlier steps, not started yet, that keep a pending operation from starting. Steps follow
+    steps of their own job only, so the job's number names them without another query."""
+    if op.status != OperationStatus.PENDING:
+        return []
+    return [
+        {"id": before.pk, "job": op.job.number, "sequence": before.sequence, "operation_code": before.operation_code}
+        for before in op.predecessors.all()
+        if before.status == OperationStatus.PENDING
+    ]
 
 
 def reasons() -> dict[str, Any]:
@@ -133,13 +205,15 @@ def reasons() -> dict[str, Any]:
             for r in DowntimeReason.objects.filter(is_active=True).order_by("sequence", "name")
         ],
         "scrap": [{"id": r.pk, "code": r.code, "name": r.name} for r in ScrapReason.objects.filter(is_active=True)],
+        # The machine states that ask the operator why: the app fetches its prompts when a machine enters one.
+        "prompted_states": [str(state) for state in PROMPTED_STATES],
     }
 
 
 def prompt(interval: MachineStateInterval) -> dict[str, Any]:
     return {
         "id": interval.pk,
-        "work_center": {"id": interval.work_center_id, "name": interval.work_center.name},
+        "work_center": machine(interval.work_center),
         "state": interval.state,
         "started_at": _when(interval.started_at),
         "ended_at": _when(interval.ended_at),
