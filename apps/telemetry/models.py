@@ -26,8 +26,16 @@ class Sample(models.Model):
     """
 
     # Both composite keys below lead with work_center: a third index on it alone would only slow inserts.
+    # No database foreign key: its check at commit cost 4-5 µs of the 12 µs PostgreSQL spends on a row
+    # (docs/benchmarks.md). Storage resolves every machine code to a known work center before it writes,
+    # and deleting a work center that has samples is still refused (PROTECT is Django's, not the database's).
     work_center = models.ForeignKey(
-        WorkCenter, verbose_name=_("work center"), on_delete=models.PROTECT, related_name="+", db_index=False
+        WorkCenter,
+        verbose_name=_("work center"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     stream = models.CharField(_("stream"), max_length=255)
     sequence = models.BigIntegerField(_("sequence"))

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
+from django.db.models import ProtectedError
 
 from apps.telemetry.models import Sample, SampleBlock, StreamGap
 from apps.telemetry.observations import Gap, MalformedMessage, Observation
@@ -74,6 +75,16 @@ def test_an_unknown_machine_rejects_the_whole_batch() -> None:
     assert caught.value.reason == "unknown_machine"
     assert str(caught.value) == "'WC-999' is not a known machine"
     assert Sample.objects.count() == 0
+
+
+def test_a_work_center_with_samples_cannot_be_deleted() -> None:
+    # The sample table has no database foreign key (for insert speed); Django's PROTECT still guards it.
+    machine = work_center("WC-101")
+    store(batch())
+    with pytest.raises(ProtectedError) as refused:
+        machine.delete()
+    assert {type(row) for row in refused.value.protected_objects} == {Sample}
+    assert Sample.objects.filter(work_center=machine).count() == 5
 
 
 def test_gaps_are_recorded_once() -> None:
