@@ -11,16 +11,16 @@ a "Block" in the browser's site settings would.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.core.push_service import BrowserKeys
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, E2E_PASSWORD
+from . import test_operator_pwa
+from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .test_operator_floor import clock_in, layout_problems, operation_card, queue_entry
 from .test_operator_push_scan import (
     CAMERA_STATES,
@@ -34,28 +34,12 @@ from .test_operator_push_scan import (
 from .test_operator_pwa import Floor, open_phone_app, qr_png
 
 pytestmark = pytest.mark.e2e
+# The fixture this module shares with test_operator_pwa (pytest finds it as an attribute of the module).
+floor = test_operator_pwa.floor
 
 SCREENSHOTS = "polish"
 BLOCKED = "Notifications are blocked for this site; allow them in the browser settings."
 NO_DECODER = "The code reader could not be loaded: type the traveler code or use a hand scanner."
-
-
-@pytest.fixture
-def floor(e2e_user: Callable[..., Any]) -> Floor:
-    """Released jobs J-1042 and J-1043 (laser CUT 10 → brake BEND 20 → weld 30), nothing started; Olga."""
-    from apps.accounts.models import User
-    from apps.routings.services import release_job
-    from tests.routings.builders import build_shop, make_job, straight_part
-
-    manager = User.objects.create_superuser(username="boss", password=E2E_PASSWORD, email="boss@example.com")
-    shop = build_shop()
-    part = straight_part(shop, "BRKT-100")
-    jobs = [make_job(shop, part, quantity=4, number=number) for number in ("J-1042", "J-1043")]
-    for job in jobs:
-        release_job(actor=manager, job_id=job.pk)
-    first, second = (job.operations.get(sequence=10) for job in jobs)
-    operator = e2e_user("olga", "operator", first_name="Olga", last_name="Ruiz")
-    return Floor(operator=operator, laser=shop.laser_1, first=first, second=second)
 
 
 @pytest.fixture

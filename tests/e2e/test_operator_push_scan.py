@@ -38,8 +38,8 @@ from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, expec
 
 from tests.core.push_service import BrowserKeys
 
-from .conftest import ACTION_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, E2E_PASSWORD, NAVIGATION_TIMEOUT_MS, PHONE
-from .test_operator_pwa import Floor, open_phone_app, while_server_is_quiet
+from .conftest import ACTION_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, NAVIGATION_TIMEOUT_MS, PHONE
+from .test_operator_pwa import Floor, open_phone_app, released_floor, while_server_is_quiet
 
 pytestmark = pytest.mark.e2e
 
@@ -51,20 +51,9 @@ DEFAULT_TITLE = "CNC Copilot"
 @pytest.fixture
 def floor(e2e_user: Callable[..., Any]) -> Floor:
     """A released job J-1042 with its CUT on the laser, the operator Olga, and a supervisor, Ben."""
-    from apps.accounts.models import User
-    from apps.routings.services import release_job
-    from tests.routings.builders import build_shop, make_job, straight_part
-
-    manager = User.objects.create_superuser(username="boss", password=E2E_PASSWORD, email="boss@example.com")
-    shop = build_shop()
-    part = straight_part(shop, "BRKT-100")
-    jobs = [make_job(shop, part, quantity=4, number=number) for number in ("J-1042", "J-1043")]
-    for job in jobs:
-        release_job(actor=manager, job_id=job.pk)
-    first, second = (job.operations.get(sequence=10) for job in jobs)
-    operator = e2e_user("olga", "operator", first_name="Olga", last_name="Ruiz")
+    floor = released_floor(e2e_user)
     e2e_user("ben", "supervisor", first_name="Ben", last_name="Ortiz")
-    return Floor(operator=operator, laser=shop.laser_1, first=first, second=second)
+    return floor
 
 
 def phone_context(browser: Browser, base_url: str) -> BrowserContext:

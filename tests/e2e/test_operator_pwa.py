@@ -40,8 +40,8 @@ class Floor:
     second: Any
 
 
-@pytest.fixture
-def floor(e2e_user: Callable[..., Any]) -> Floor:
+def released_floor(e2e_user: Callable[..., Any]) -> Floor:
+    """Released jobs J-1042 and J-1043 (laser CUT 10 → brake BEND 20 → weld 30), nothing started; Olga."""
     from apps.accounts.models import User
     from apps.routings.services import release_job
     from tests.routings.builders import build_shop, make_job, straight_part
@@ -55,6 +55,11 @@ def floor(e2e_user: Callable[..., Any]) -> Floor:
     first, second = (job.operations.get(sequence=10) for job in jobs)
     operator = e2e_user("olga", "operator", first_name="Olga", last_name="Ruiz")
     return Floor(operator=operator, laser=shop.laser_1, first=first, second=second)
+
+
+@pytest.fixture
+def floor(e2e_user: Callable[..., Any]) -> Floor:
+    return released_floor(e2e_user)
 
 
 def sign_in(page: Page, username: str) -> None:
