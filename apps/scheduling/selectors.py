@@ -115,7 +115,8 @@ def slot_label(slot: ScheduleSlot) -> str:
     return operation_label(slot.operation)
 
 
-def _when(instant: datetime) -> str:
+def plant_when(instant: datetime) -> str:
+    """An instant as the plant reads it: "Mon 03.06 09:15"."""
     return instant.astimezone(plant_time_zone()).strftime("%a %d.%m %H:%M")
 
 
@@ -127,9 +128,9 @@ def _bar(slot: ScheduleSlot, finish: dict[int, datetime], href: str, *, by_job: 
         "op": slot_label(slot),
         "machine": slot.work_center.code,
         "setup": slot.setup_minutes,
-        "setup_start": _when(slot.setup_start),
-        "start": _when(slot.start),
-        "end": _when(slot.end),
+        "setup_start": plant_when(slot.setup_start),
+        "start": plant_when(slot.start),
+        "end": plant_when(slot.end),
         "due": job.due_date.isoformat(),
     }
     if slot.is_frozen:
@@ -169,7 +170,7 @@ def _actual(operation: Operation, machine: WorkCenter | None, now: datetime) -> 
     values = {
         "op": operation_label(operation),
         "machine": machine.code if machine is not None else "?",
-        "start": _when(start),
+        "start": plant_when(start),
     }
     paused_since = None
     if operation.status == OperationStatus.COMPLETE:
@@ -178,7 +179,7 @@ def _actual(operation: Operation, machine: WorkCenter | None, now: datetime) -> 
         state = gantt.FloorState.COMPLETE
         title = _("%(op)s on %(machine)s · actual start %(start)s · actual end %(end)s · complete") % {
             **values,
-            "end": _when(end),
+            "end": plant_when(end),
         }
     elif operation.paused_since is not None:
         end = max(now, start)
@@ -186,7 +187,7 @@ def _actual(operation: Operation, machine: WorkCenter | None, now: datetime) -> 
         paused_since = operation.paused_since
         title = _("%(op)s on %(machine)s · actual start %(start)s · paused since %(paused)s") % {
             **values,
-            "paused": _when(paused_since),
+            "paused": plant_when(paused_since),
         }
     else:
         end = max(now, start)
@@ -288,7 +289,7 @@ def gantt_chart(
         hourly=zoom is Zoom.DAY,
         labels={
             "title": _("Gantt of %(schedule)s") % {"schedule": schedule.name},
-            "now": _("Now: %(time)s") % {"time": _when(now)},
+            "now": _("Now: %(time)s") % {"time": plant_when(now)},
         },
         now=now,
     )

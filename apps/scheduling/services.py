@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from apps.core import services as jobs
 from apps.core.notifications import MACHINE_CREW, notify_audience
 from apps.core.permissions import require_permission
-from apps.machines.selectors import NoShiftCalendar, plant_time_zone
+from apps.machines.selectors import NoShiftCalendar
 from apps.routings.choices import OperationStatus
 from apps.routings.models import Operation as ShopOperation
 
@@ -36,6 +36,7 @@ from .adapter import PlanningInput, build_planning_input, horizon_start
 from .choices import Objective, ScheduleStatus
 from .kpis import schedule_kpis
 from .models import Schedule, ScheduleSlot
+from .selectors import plant_when
 from .solver.check import check_problem
 
 logger = logging.getLogger(__name__)
@@ -72,35 +73,10 @@ def start_planning_run(
     time_limit_seconds: int = 60,
     workers: int = 2,
     allow_break_straddle: bool = True,
+    queue: bool = True,
 ) -> Schedule:
-    """Queue a planning run over the next `horizon_days` days, starting now (next whole minute)."""
-    with transaction.atomic():
-        schedule = create_planning_run(
-            actor=actor,
-            name=name,
-            horizon_days=horizon_days,
-            objective=objective,
-            time_limit_seconds=time_limit_seconds,
-            workers=workers,
-            allow_break_straddle=allow_break_straddle,
-        )
-        from .tasks import plan_schedule_task
-
-        transaction.on_commit(lambda: plan_schedule_task.delay(schedule.pk))
-    return schedule
-
-
-def create_planning_run(
-    *,
-    actor: Any,
-    name: str = "",
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-    objective: str = "lexicographic",
-    time_limit_seconds: int = 60,
-    workers: int = 2,
-    allow_break_straddle: bool = True,
-) -> Schedule:
-    """A planning run's schedule and job, waiting for `plan_schedule`; nobody is asked to solve it."""
+    """A planning run over the next `horizon_days` days, starting now (next whole minute), queued for a
+    worker; with `queue=False` it waits for the caller to run `plan_schedule` itself (the demo does)."""
     require_permission(actor, PLAN)
     if objective not in Objective.values:
         raise ValidationError(_("Unknown objective %(objective)s.") % {"objective": objective})
@@ -123,6 +99,10 @@ def create_planning_run(
             run=run,
             created_by=actor,
         )
+        if queue:
+            from .tasks import plan_schedule_task
+
+            transaction.on_commit(lambda: plan_schedule_task.delay(schedule.pk))
     return schedule
 
 
@@ -392,7 +372,6 @@ def next_planned_work(schedules: QuerySet[Schedule]) -> dict[int, ScheduleSlot]:
 def _tell_crews_of_new_next_work(before: Mapping[int, ScheduleSlot], after: Mapping[int, ScheduleSlot]) -> None:
     """A new assignment: the operators clocked in to a machine whose next planned operation changed
     are told (in the app and by Web Push) what comes next there and when."""
-    tz = plant_time_zone()
     for work_center_id, slot in after.items():
         previous = before.get(work_center_id)
         if previous is not None and previous.operation_id == slot.operation_id:
@@ -410,7 +389,7 @@ def _tell_crews_of_new_next_work(before: Mapping[int, ScheduleSlot], after: Mapp
                 "code": operation.operation_code,
             },
             body=_("A new plan is published; this operation is planned to start at %(when)s.")
-            % {"when": slot.setup_start.astimezone(tz).strftime("%a %d.%m %H:%M")},
+            % {"when": plant_when(slot.setup_start)},
             # The operator app's page of the operation (the shop floor's URL, looked up by name).
             url=reverse("shopfloor:app-operation", kwargs={"operation": operation.pk}),
         )

@@ -54,9 +54,14 @@ def operations_for_floor() -> QuerySet[Operation]:
     )
 
 
+def unstarted_predecessors(operation: Operation) -> list[Operation]:
+    """The earlier steps not started yet, which keep the operation from starting."""
+    return [before for before in operation.predecessors.all() if before.status == OperationStatus.PENDING]
+
+
 def is_ready(operation: Operation) -> bool:
     """Every predecessor has at least started (overlapping a cut and a bend is normal)."""
-    return all(before.status != OperationStatus.PENDING for before in operation.predecessors.all())
+    return not unstarted_predecessors(operation)
 
 
 @dataclass

@@ -18,7 +18,15 @@ from apps.scheduling.models import ScheduleSlot
 
 from ..choices import EventKind
 from ..models import Attendance, LaborEntry, ProductionEvent, ScrapReason
-from ..selectors import PROMPTED_STATES, Station, allowed_actions, clocked_in_centers, is_ready, published_schedule
+from ..selectors import (
+    PROMPTED_STATES,
+    Station,
+    allowed_actions,
+    clocked_in_centers,
+    is_ready,
+    published_schedule,
+    unstarted_predecessors,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -193,8 +201,7 @@ def _waiting_for(op: Operation) -> list[dict[str, Any]]:
         return []
     return [
         {"id": before.pk, "job": op.job.number, "sequence": before.sequence, "operation_code": before.operation_code}
-        for before in op.predecessors.all()
-        if before.status == OperationStatus.PENDING
+        for before in unstarted_predecessors(op)
     ]
 
 

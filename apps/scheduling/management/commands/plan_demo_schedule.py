@@ -13,9 +13,9 @@ from apps.core.models import Job as BackgroundJob
 from apps.scheduling.choices import ScheduleStatus
 from apps.scheduling.services import (
     BENCHMARK_HORIZON_DAYS,
-    create_planning_run,
     plan_schedule,
     publish_schedule,
+    start_planning_run,
 )
 
 
@@ -40,11 +40,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         planner, manager = (self._demo_user(role) for role in (PLANNER, PRODUCTION_MANAGER))
         try:
-            schedule = create_planning_run(
+            schedule = start_planning_run(
                 actor=planner,
                 name="Demo plan",
                 horizon_days=options["horizon_days"],
                 time_limit_seconds=options["time_limit"],
+                queue=False,
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
