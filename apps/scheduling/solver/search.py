@@ -1,10 +1,13 @@
 """One objective stage: CP-SAT on the full model, then the neighbourhood search on every worker.
 
-CP-SAT first runs on the whole model with all the workers for part of the stage (FULL_SHARE):
-that closes small instances outright and sets the lower bound. If the stage is not closed, each
-worker then runs its own neighbourhood-search loop (`lns`), one-worker CP-SAT solves on parts
-of the schedule, all sharing one incumbent. (Measured on the benchmark instances with two
-workers, this did better than keeping one worker on the full model beside one search loop.)
+CP-SAT first runs on the whole model with all the workers: that closes small instances outright
+and sets the lower bound. It keeps the whole model for at least FULL_SHARE of the stage and for
+as long after that as it keeps finding better schedules; once it has gone FULL_STALL_SHARE of the
+stage without one, each worker runs its own neighbourhood-search loop (`lns`), one-worker CP-SAT
+solves on parts of the schedule, all sharing one incumbent. (Measured on the benchmark
+instances with two workers, this did better than keeping one worker on the full model beside
+one search loop. Leaving the full model at a fixed 30 % cost most on la34 and la36, where
+CP-SAT's own search was still improving; see docs/benchmarks.md for both variants.)
 CP-SAT releases the GIL while it searches, so the loops really run in parallel. Every improving
 solution goes to the progress callback, which can stop the stage by returning False or raising
 (the exception is re-raised here, in the caller's thread).
@@ -27,7 +30,8 @@ from .model import SolveProgress, SolverSettings, SolveStatus
 ProgressCallback = Callable[[SolveProgress], bool | None]
 
 # CP-SAT on the full model first, with every worker: it closes small instances and sets the bound.
-FULL_SHARE = 0.3
+FULL_SHARE = 0.3  # of the stage, at least
+FULL_STALL_SHARE = 0.1  # of the stage without a better schedule, after FULL_SHARE: on to the neighbourhoods
 FULL_MIN_SECONDS = 1.0
 LARGE_MODEL = 20_000  # constraints
 
@@ -58,6 +62,7 @@ class _Shared:
         self.incumbent: Incumbent | None = None
         self.bound = -math.inf
         self.solutions = 0
+        self.improved_at = time.monotonic()
         self.stop = threading.Event()
         self.error: BaseException | None = None
 
@@ -71,6 +76,7 @@ class _Shared:
                 return
             self.incumbent = incumbent
             self.solutions += 1
+            self.improved_at = time.monotonic()
             if self.progress is None or self.stop.is_set():
                 return
             report = SolveProgress(
@@ -136,8 +142,17 @@ def search_stage(
     if len(shop.model.proto.constraints) > LARGE_MODEL:
         # Probing a model this size takes seconds before the first solution; the search does without.
         parameters.cp_model_probing_level = 0
-    parameters.max_time_in_seconds = max(0.01, min(seconds, max(FULL_MIN_SECONDS, seconds * FULL_SHARE)))
-    code = full.solve(shop.model, _Reporter(shop, shared))
+    parameters.max_time_in_seconds = max(0.01, seconds)
+    solved = threading.Event()
+    watch = threading.Thread(
+        target=_leave_when_stalled, args=(full, shared, stage_started, seconds, solved), name="full-watch", daemon=True
+    )
+    watch.start()
+    try:
+        code = full.solve(shop.model, _Reporter(shop, shared))
+    finally:
+        solved.set()
+        watch.join()
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         found = Incumbent(
             round(full.objective_value),
@@ -172,6 +187,21 @@ def search_stage(
     optimal = code == cp_model.OPTIMAL or (bound is not None and bound >= incumbent.value)
     status = SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
     return StageSearch(status, incumbent, bound, shared.stop.is_set(), wall)
+
+
+def _leave_when_stalled(
+    full: cp_model.CpSolver, shared: _Shared, stage_started: float, seconds: float, solved: threading.Event
+) -> None:
+    """Stop the full-model solve once it has had its share and stopped improving.
+
+    The stop is repeated until the solve returns: one sent before CP-SAT has started would be lost.
+    """
+    least = max(FULL_MIN_SECONDS, seconds * FULL_SHARE)
+    stall = seconds * FULL_STALL_SHARE
+    while not solved.wait(0.05):
+        now = time.monotonic()
+        if now - stage_started >= least and now - shared.improved_at >= stall:
+            full.stop_search()
 
 
 def _neighbourhoods(search: NeighbourhoodSearch, shared: _Shared, deadline: float) -> None:
