@@ -3,6 +3,12 @@
 The issue names 1,000,000 samples; CI runs INGEST_KILL_SAMPLES (default 100,000) to stay bounded:
     INGEST_KILL_SAMPLES=1000000 .venv/bin/python -m pytest tests/telemetry/test_ingest_kill.py
 
+The stream goes through a Mosquitto of the test's own, configured as docs/telemetry-storage.md says
+production needs (`ingest_benchmark.private_broker`). A packaged Mosquitto's default of 1,000 queued
+messages per offline session is too small for this test at 1,000,000 samples: the broker dropped part of
+what was published while the worker was down ("Outgoing messages are being dropped" in its log) and the
+count stopped at 584,000.
+
 The worker is a separate process, so it needs a database the test sees too. On PostgreSQL it is the
 test database itself (a `transaction=True` test commits, so both sides see each other's rows). On
 SQLite the test database lives in memory, so the test copies it (migrated, with the work center) into
@@ -21,10 +27,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
 
+from apps.telemetry.management.commands.ingest_benchmark import private_broker
 from apps.telemetry.models import DeadLetter, Sample
 from tests.machines.shop import work_center
 from tests.telemetry.subprocess_db import database_for_subprocesses
@@ -40,6 +48,14 @@ T0_MS = int(time.time() * 1000) - 3_600_000
 
 
 Counter = Callable[[], tuple[int, int | None, int | None]]
+
+
+@pytest.fixture
+def tuned_broker(settings: Any) -> Iterator[str]:
+    """A Mosquitto with production's queue settings; `broker_url()` points at it for the test."""
+    with private_broker() as url:
+        settings.MQTT_URL = url
+        yield url
 
 
 @pytest.fixture
@@ -104,7 +120,7 @@ def publish_to(topic: str, part: list[tuple[str, bytes]]) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_sigkill_five_times_during_a_stream_loses_and_duplicates_nothing(
-    shared_database: tuple[str, Counter], tmp_path: Path
+    tuned_broker: str, shared_database: tuple[str, Counter], tmp_path: Path
 ) -> None:
     run = f"k{uuid.uuid4().hex[:10]}"
     client_id = f"ingest-{run}"
