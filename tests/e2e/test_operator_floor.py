@@ -610,7 +610,15 @@ def test_an_older_read_answered_late_does_not_undo_a_report(
     assert (before["quantity_good"], before["quantity_scrap"]) == (0, 0)
 
     held: list[Route] = []
-    page.route(re.compile(rf"/api/v1/shopfloor/operations/{op.pk}/$"), lambda route: held.append(route))
+
+    def hold_two(route: Route) -> None:
+        # A refresh or a live delta may read the operation once more meanwhile: that read fails too.
+        if len(held) < 2:
+            held.append(route)
+        else:
+            route.abort("internetdisconnected")
+
+    page.route(re.compile(rf"/api/v1/shopfloor/operations/{op.pk}/$"), hold_two)
     page.locator("[data-action=report]").click()
     sheet = page.locator("dialog.sheet")
     sheet.locator("input[name=good]").fill("3")
