@@ -1,10 +1,16 @@
-"""The benchmark's publisher: reused NDATA payloads decode to exactly the samples it counts as published."""
+"""The benchmark's publisher: reused NDATA payloads decode to exactly the samples it counts as published.
+Its private broker takes the shipped broker's queue settings."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from apps.telemetry.management.commands.ingest_benchmark import DataMessages
+import pytest
+from django.core.management.base import CommandError
+
+from apps.telemetry.management.commands import ingest_benchmark
+from apps.telemetry.management.commands.ingest_benchmark import DataMessages, shipped_queue_settings
 from apps.telemetry.sparkplug import DataType, MetricSample, SparkplugSessions, encode_payload, message_key
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -40,3 +46,19 @@ def test_the_reused_payload_changes_only_its_timestamps_and_seq() -> None:
     ]
     assert {o.stream for o in first.observations + second.observations} == {"spb:g/M1/:0"}
     assert (first.gaps, second.gaps, first.rebirth, second.rebirth) == ([], [], None, None)
+
+
+def test_the_private_broker_uses_the_shipped_queue_settings() -> None:
+    assert shipped_queue_settings() == [
+        "max_inflight_messages 1000",
+        "max_queued_messages 1000000",
+        "max_queued_bytes 0",
+    ]
+
+
+def test_a_shipped_config_without_a_queue_setting_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "mosquitto.conf"
+    config.write_text("listener 1883 0.0.0.0\nmax_inflight_messages 1000\n")
+    monkeypatch.setattr(ingest_benchmark, "SHIPPED_BROKER", config)
+    with pytest.raises(CommandError, match="max_queued_bytes, max_queued_messages"):
+        shipped_queue_settings()

@@ -3,11 +3,11 @@
 The issue names 1,000,000 samples; CI runs INGEST_KILL_SAMPLES (default 100,000) to stay bounded:
     INGEST_KILL_SAMPLES=1000000 .venv/bin/python -m pytest tests/telemetry/test_ingest_kill.py
 
-The stream goes through a Mosquitto of the test's own, configured as docs/telemetry-storage.md says
-production needs (`ingest_benchmark.private_broker`). A packaged Mosquitto's default of 1,000 queued
-messages per offline session is too small for this test at 1,000,000 samples: the broker dropped part of
-what was published while the worker was down ("Outgoing messages are being dropped" in its log) and the
-count stopped at 584,000.
+The stream goes through a Mosquitto of the test's own with the queue settings of the broker the project
+ships, deploy/mosquitto/mosquitto.conf (`ingest_benchmark.private_broker`). A packaged Mosquitto's
+default of 1,000 queued messages per offline session is too small for this test at 1,000,000 samples:
+the broker dropped part of what was published while the worker was down ("Outgoing messages are being
+dropped" in its log) and the count stopped at 584,000.
 
 The worker is a separate process, so it needs a database the test sees too. On PostgreSQL it is the
 test database itself (a `transaction=True` test commits, so both sides see each other's rows). On
@@ -52,7 +52,7 @@ Counter = Callable[[], tuple[int, int | None, int | None]]
 
 @pytest.fixture
 def tuned_broker(settings: Any) -> Iterator[str]:
-    """A Mosquitto with production's queue settings; `broker_url()` points at it for the test."""
+    """A Mosquitto with the shipped broker's queue settings; `broker_url()` points at it for the test."""
     with private_broker() as url:
         settings.MQTT_URL = url
         yield url

@@ -8,9 +8,10 @@ group each), the way a pool of `run_ingest --topic` processes splits the plant. 
 waits for PostgreSQL, another decodes: the database's work and Python's overlap.
 
 Mosquitto's default `max_inflight_messages 20` caps a manually acknowledged batch at 20 messages;
-`--private-broker` starts a Mosquitto of its own on a free port with the settings production needs
-(docs/telemetry-storage.md) and stops it afterwards. Rows go to the configured database: one work
-center "BENCH-INGEST" and rows under per-run streams, left for retention to remove.
+`--private-broker` starts a Mosquitto of its own on a free port with the queue settings of the broker
+the project ships (deploy/mosquitto/mosquitto.conf, see docs/telemetry-storage.md) and stops it
+afterwards. Rows go to the configured database: one work center "BENCH-INGEST" and rows under
+per-run streams, left for retention to remove.
 """
 
 import json
@@ -43,16 +44,24 @@ from apps.telemetry.storage import ensure_partitions
 MACHINE = "BENCH-INGEST"
 DRAIN_TIMEOUT = 60.0
 BROKER_START_TIMEOUT = 10.0
-# Raised from Mosquitto's defaults (20 and 1000): a batch may hold that many unacknowledged messages,
-# and a worker that is behind, or restarting, must not see the broker drop what it queued for it.
+# The shipped broker's settings that the worker depends on (raised there from Mosquitto's defaults).
+SHIPPED_BROKER = Path(settings.BASE_DIR) / "deploy" / "mosquitto" / "mosquitto.conf"
+QUEUE_SETTINGS = ("max_inflight_messages", "max_queued_messages", "max_queued_bytes")
 PRIVATE_BROKER_CONFIG = """\
 listener {port} 127.0.0.1
 allow_anonymous true
-max_inflight_messages 1000
-max_queued_messages 1000000
-max_queued_bytes 0
 persistence false
 """
+
+
+def shipped_queue_settings() -> list[str]:
+    """The QUEUE_SETTINGS lines of deploy/mosquitto/mosquitto.conf, all of them or a CommandError."""
+    lines = [line.strip() for line in SHIPPED_BROKER.read_text().splitlines()]
+    found = [line for line in lines if line.split(" ", 1)[0] in QUEUE_SETTINGS]
+    missing = set(QUEUE_SETTINGS) - {line.split(" ", 1)[0] for line in found}
+    if missing:
+        raise CommandError(f"{SHIPPED_BROKER} does not set {', '.join(sorted(missing))}")
+    return found
 
 
 def _free_port() -> int:
@@ -72,7 +81,7 @@ def private_broker() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as folder:
         port = _free_port()
         config = Path(folder) / "mosquitto.conf"
-        config.write_text(PRIVATE_BROKER_CONFIG.format(port=port))
+        config.write_text(PRIVATE_BROKER_CONFIG.format(port=port) + "\n".join(shipped_queue_settings()) + "\n")
         process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + BROKER_START_TIMEOUT
