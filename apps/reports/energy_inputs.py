@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import reduce
@@ -28,7 +28,7 @@ from apps.machines.machine_state import MachineState
 from apps.machines.models import MachineStateInterval, WorkCenter
 from apps.shopfloor.choices import EventKind
 from apps.shopfloor.models import ProductionEvent
-from apps.telemetry.models import HourlyRollup, Sample
+from apps.telemetry.models import HourlyRollup, Sample, SampleBlock
 
 from .energy import (
     MAX_HOLD,
@@ -135,7 +135,7 @@ def energy_inputs(
         )
         for wc, metric in centers
     ]
-    where = _sample_filter(
+    groups = _sample_groups(
         {
             machine.machine_id: hours_needing_samples(machine, windows, settled_before=settled)
             for machine in inputs
@@ -143,7 +143,7 @@ def energy_inputs(
         },
         max_hold,
     )
-    readings = _readings(chosen, metrics, where)
+    readings = _readings(chosen, metrics, groups)
     return [replace(machine, readings=readings.get(machine.machine_id, ())) for machine in inputs]
 
 
@@ -155,6 +155,7 @@ def _with_power_metric(scope: Scope, names: list[str]) -> list[tuple[WorkCenter,
     checks = {}
     for index, name in enumerate(names):
         checks[f"energy_sample_{index}"] = Exists(Sample.objects.filter(work_center=OuterRef("pk"), metric=name))
+        checks[f"energy_block_{index}"] = Exists(SampleBlock.objects.filter(work_center=OuterRef("pk"), metric=name))
         checks[f"energy_rollup_{index}"] = Exists(HourlyRollup.objects.filter(work_center=OuterRef("pk"), metric=name))
     centers = list(scope.work_centers().annotate(**checks))
     chosen: list[tuple[WorkCenter, str | None]] = []
@@ -163,7 +164,9 @@ def _with_power_metric(scope: Scope, names: list[str]) -> list[tuple[WorkCenter,
             (
                 name
                 for index, name in enumerate(names)
-                if getattr(wc, f"energy_sample_{index}") or getattr(wc, f"energy_rollup_{index}")
+                if getattr(wc, f"energy_sample_{index}")
+                or getattr(wc, f"energy_block_{index}")
+                or getattr(wc, f"energy_rollup_{index}")
             ),
             None,
         )
@@ -221,44 +224,62 @@ def _good_parts(machine_ids: list[int], lo: datetime, hi: datetime) -> dict[int,
     return parts
 
 
-def _sample_filter(needed: Mapping[int, Sequence[datetime]], max_hold: timedelta) -> Q | None:
-    """Which samples to read: each machine's own hours (machines needing the same hours share one condition), or,
-    when the machines differ in too many ways, the hours any of them needs, for all of them."""
-    groups: dict[tuple[Interval, ...], list[int]] = defaultdict(list)
+SampleGroups = dict[tuple[Interval, ...], list[int]]
+
+
+def _sample_groups(needed: Mapping[int, Sequence[datetime]], max_hold: timedelta) -> SampleGroups:
+    """Which samples to read: each machine's own time ranges (machines needing the same ranges share them), or,
+    when the machines differ in too many ways, the ranges any of them needs, for all of them."""
+    groups: SampleGroups = defaultdict(list)
     for machine_id, hours in needed.items():
         if hours:
             groups[tuple(sample_ranges(hours, max_hold=max_hold, limit=MAX_SAMPLE_RANGES))].append(machine_id)
-    if not groups:
-        return None
     if sum(len(ranges) for ranges in groups) > MAX_SAMPLE_RANGES:
         every_hour = {hour for hours in needed.values() for hour in hours}
         ranges = tuple(sample_ranges(every_hour, max_hold=max_hold, limit=MAX_SAMPLE_RANGES))
-        groups = {ranges: [machine_id for machine_id, hours in needed.items() if hours]}
+        return {ranges: [machine_id for machine_id, hours in needed.items() if hours]}
+    return dict(groups)
+
+
+def _where(groups: SampleGroups, overlaps: Callable[[datetime, datetime], Q]) -> Q:
     return reduce(
         or_,
         (
-            Q(work_center_id__in=machine_ids)
-            & reduce(or_, (Q(timestamp__gte=begin, timestamp__lt=finish) for begin, finish in ranges))
+            Q(work_center_id__in=machine_ids) & reduce(or_, (overlaps(begin, finish) for begin, finish in ranges))
             for ranges, machine_ids in groups.items()
         ),
     )
 
 
 def _readings(
-    chosen: Mapping[int, str], metrics: Mapping[str, float], where: Q | None
+    chosen: Mapping[int, str], metrics: Mapping[str, float], groups: SampleGroups
 ) -> dict[int, list[PowerReading]]:
-    """Raw power samples matching `where`; a sample without a number (unavailable, or text) holds nothing."""
-    if not chosen or where is None:
+    """Raw power samples in the machines' ranges, stored as rows or in sample blocks; a sample without a number
+    (unavailable, or text) holds nothing."""
+    if not chosen or not groups:
         return {}
+    readings: dict[int, list[PowerReading]] = defaultdict(list)
+
+    def add(work_center_id: int, metric: str, timestamp: datetime, value: float | None) -> None:
+        if chosen.get(work_center_id) == metric:
+            kw = None if value is None or not math.isfinite(value) else value * metrics[metric]
+            readings[work_center_id].append(PowerReading(at=timestamp, kw=kw))
+
+    of_chosen = {"work_center_id__in": list(chosen), "metric__in": set(chosen.values())}
     rows = (
-        Sample.objects.filter(work_center_id__in=list(chosen), metric__in=set(chosen.values()))
-        .filter(where)
+        Sample.objects.filter(**of_chosen)
+        .filter(_where(groups, lambda begin, finish: Q(timestamp__gte=begin, timestamp__lt=finish)))
         .values_list("work_center_id", "metric", "timestamp", "value_number")
     )
-    readings: dict[int, list[PowerReading]] = defaultdict(list)
-    for work_center_id, metric, timestamp, value in rows:
-        if chosen.get(work_center_id) != metric:
-            continue
-        kw = None if value is None or not math.isfinite(value) else value * metrics[metric]
-        readings[work_center_id].append(PowerReading(at=timestamp, kw=kw))
+    for row in rows:
+        add(*row)
+    ranges_of = {machine_id: ranges for ranges, machine_ids in groups.items() for machine_id in machine_ids}
+    blocks = SampleBlock.objects.filter(**of_chosen).filter(
+        _where(groups, lambda begin, finish: Q(start__lt=finish, end__gte=begin))
+    )
+    for block in blocks:
+        ranges = ranges_of[block.work_center_id]
+        for _sequence, timestamp, value in block.samples():
+            if any(begin <= timestamp < finish for begin, finish in ranges):
+                add(block.work_center_id, block.metric, timestamp, value)
     return readings

@@ -36,10 +36,10 @@ from apps.machines.selectors import offline_after
 from apps.machines.services import apply_readings
 from apps.telemetry import topics
 from apps.telemetry.models import DeadLetter
-from apps.telemetry.observations import Gap, MalformedMessage, Observation
+from apps.telemetry.observations import Block, Gap, MalformedMessage, Observation
 from apps.telemetry.sparkplug import SparkplugSessions, rebirth_command
 from apps.telemetry.sparkplug.topic import NAMESPACE
-from apps.telemetry.storage import StoredCounts, WorkCenterCodes, store
+from apps.telemetry.storage import StoredCounts, WorkCenterCodes, as_blocks, store
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +126,17 @@ class Inbound:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """What one message decoded to, kept apart so a batch that fails can be committed message by message."""
+    """What one message decoded to, kept apart so a batch that fails can be committed message by message.
+
+    `observations` is every sample (the machine state reads them); storage gets them as `rows` and
+    `blocks` (a Sparkplug message's evenly spaced runs, see `storage.as_blocks`).
+    """
 
     message: Inbound
     observations: list[Observation]
     gaps: list[Gap]
+    rows: list[Observation]
+    blocks: list[Block]
 
 
 @dataclass(slots=True)
@@ -147,6 +153,14 @@ class Decoded:
     @property
     def gaps(self) -> list[Gap]:
         return [gap for part in self.parts for gap in part.gaps]
+
+    @property
+    def rows(self) -> list[Observation]:
+        return [row for part in self.parts for row in part.rows]
+
+    @property
+    def blocks(self) -> list[Block]:
+        return [block for part in self.parts for block in part.blocks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +188,8 @@ class MessageDecoder:
                 result = self.sparkplug.decode(
                     message.topic, message.payload, received_at=message.received_at, known_machines=self.work_centers
                 )
-                decoded.parts.append(Part(message, result.observations, result.gaps))
+                rows, blocks = as_blocks(result.observations)
+                decoded.parts.append(Part(message, result.observations, result.gaps, rows, blocks))
                 decoded.unresolved += result.unresolved
                 if result.rebirth is not None:
                     decoded.rebirths.append(result.rebirth)
@@ -182,7 +197,7 @@ class MessageDecoder:
                 observations = topics.decode_json(
                     message.topic, message.payload, message.received_at, self.work_centers
                 )
-                decoded.parts.append(Part(message, observations, []))
+                decoded.parts.append(Part(message, observations, [], observations, []))
         except MalformedMessage as exc:
             decoded.dead.append(dead_letter(message, exc.reason, str(exc)))
 
@@ -211,7 +226,7 @@ def commit_batch(messages: Sequence[Inbound], decoded: Decoded, work_centers: Wo
     """One transaction for the batch; if a machine vanished since decoding, message by message instead."""
     try:
         with transaction.atomic():
-            counts = store(decoded.observations, decoded.gaps, work_centers=work_centers)
+            counts = store(decoded.rows, decoded.gaps, blocks=decoded.blocks, work_centers=work_centers)
             if decoded.dead:
                 DeadLetter.objects.bulk_create(decoded.dead)
         stored_parts = decoded.parts
@@ -235,7 +250,7 @@ def _commit_one_by_one(decoded: Decoded, work_centers: WorkCenterCodes) -> tuple
     for part in decoded.parts:
         try:
             with transaction.atomic():
-                counts = store(part.observations, part.gaps, work_centers=work_centers)
+                counts = store(part.rows, part.gaps, blocks=part.blocks, work_centers=work_centers)
         except (MalformedMessage, IntegrityError) as exc:
             dead.append(dead_letter(part.message, getattr(exc, "reason", "unknown_machine"), str(exc)))
             continue
@@ -300,7 +315,7 @@ def replay_dead_letters(dead_letters: QuerySet[DeadLetter]) -> ReplayOutcome:
                 failed += 1
                 continue
             try:
-                store(decoded.observations, decoded.gaps, work_centers=decoder.work_centers)
+                store(decoded.rows, decoded.gaps, blocks=decoded.blocks, work_centers=decoder.work_centers)
             except MalformedMessage as exc:
                 DeadLetter.objects.filter(pk=letter.pk).update(reason=exc.reason, message=str(exc))
                 failed += 1

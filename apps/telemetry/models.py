@@ -8,14 +8,15 @@ table this module describes. docs/telemetry-storage.md explains the layout and r
 
 from __future__ import annotations
 
-import struct
+import sys
+from array import array
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.machines.models import WorkCenter
-
-_FLOAT32 = struct.Struct("<f")
 
 
 class Sample(models.Model):
@@ -70,8 +71,11 @@ class Sample(models.Model):
 class SampleBlock(models.Model):
     """Evenly spaced values of one fast signal (vibration, current) in one row instead of thousands.
 
-    The values are little-endian float32, `interval_us` microseconds apart from `start`; the block's
-    samples carry the sequences first_sequence .. first_sequence + count - 1 of their stream.
+    The values are little-endian float64 (a Double arrives and leaves bit for bit), `interval_us`
+    microseconds apart from `start`; `end` is the moment of the last one. The block's samples carry the
+    sequences first_sequence .. first_sequence + count - 1 of their stream. The ingest writes blocks for
+    runs of one numeric metric in one Sparkplug message (`storage.as_blocks`); every reader of raw
+    samples (roll-ups, retention, the energy report) reads them too.
     """
 
     work_center = models.ForeignKey(
@@ -81,9 +85,10 @@ class SampleBlock(models.Model):
     first_sequence = models.BigIntegerField(_("first sequence"))
     metric = models.CharField(_("metric"), max_length=255)
     start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
     interval_us = models.PositiveBigIntegerField(_("sample interval (µs)"))
     count = models.PositiveIntegerField(_("values"))
-    data = models.BinaryField(_("float32 values"))
+    data = models.BinaryField(_("float64 values"))
 
     class Meta:
         verbose_name = _("sample block")
@@ -99,12 +104,31 @@ class SampleBlock(models.Model):
         return f"{self.metric} @ {self.start:%Y-%m-%d %H:%M:%S} ({self.count})"
 
     @staticmethod
-    def pack(values: list[float]) -> bytes:
-        return b"".join(_FLOAT32.pack(value) for value in values)
+    def pack(values: Sequence[float]) -> bytes:
+        return array("d", values).tobytes() if sys.byteorder == "little" else _swapped(values)
 
     @property
-    def values(self) -> list[float]:
-        return [value for (value,) in _FLOAT32.iter_unpack(bytes(self.data))]
+    def values(self) -> array[float]:
+        return unpack_values(bytes(self.data))
+
+    def samples(self) -> Iterator[tuple[int, datetime, float]]:
+        """(sequence, timestamp, value) of every value in the block, in order."""
+        step = timedelta(microseconds=self.interval_us)
+        for index, value in enumerate(self.values):
+            yield self.first_sequence + index, self.start + index * step, value
+
+
+def unpack_values(data: bytes) -> array[float]:
+    values = array("d", data)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values
+
+
+def _swapped(values: Sequence[float]) -> bytes:
+    packed = array("d", values)
+    packed.byteswap()
+    return packed.tobytes()
 
 
 class HourlyRollup(models.Model):

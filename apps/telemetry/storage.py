@@ -6,27 +6,37 @@ were new. PostgreSQL gets the rows through one binary COPY straight into the tab
 savepoint; when that meets a row already stored (a redelivery), the batch goes instead through COPY
 into a session-local temporary table and one INSERT ... SELECT ... ON CONFLICT DO NOTHING.
 SQLite, the embedded default, takes chunked INSERT OR IGNORE through the ORM.
+
+A fast signal's evenly spaced run of numbers inside one message is a `Block`, stored as one
+SampleBlock row (INSERT ... ON CONFLICT DO NOTHING RETURNING count, on both databases): see `as_blocks`.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Avg, Count, Max, Min
+from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncHour
 from psycopg.errors import UniqueViolation
 
 from apps.machines.models import WorkCenter
-from apps.telemetry.models import HourlyRollup, Sample, StreamGap
-from apps.telemetry.observations import Gap, MalformedMessage, Observation, Value
+from apps.telemetry.models import HourlyRollup, Sample, SampleBlock, StreamGap, unpack_values
+from apps.telemetry.observations import Block, Gap, MalformedMessage, Observation, Value
 
 SQLITE_CHUNK = 500  # rows per INSERT: 9 columns stay well under SQLite's 32766 variable limit
+BLOCK_CHUNK = 500  # blocks per INSERT, 9 parameters each
+BLOCK_MIN = 32  # values: a shorter run is stored as rows
+MAX_BLOCK_INTERVAL = timedelta(seconds=1)  # a slower signal is not a fast one: rows
+ONE_US = timedelta(microseconds=1)
+ONE_HOUR = timedelta(hours=1)
 
 _COLUMNS = ("work_center_id", "stream", "sequence", "timestamp", "metric", "value_number", "value_text", "value_bool")
 _LOAD_TABLE = "telemetry_sample_load"
@@ -107,20 +117,85 @@ def _resolve(codes: Iterable[str], work_centers: WorkCenterCodes) -> dict[str, i
     return ids
 
 
+def as_blocks(
+    observations: Sequence[Observation], *, minimum: int = BLOCK_MIN
+) -> tuple[list[Observation], list[Block]]:
+    """The observations of one message split into what is stored as rows and what as blocks.
+
+    A block is a run of at least `minimum` observations, next to each other in `observations`, of one
+    machine, stream and metric, with float values, sequences n, n + 1, ... and timestamps the same
+    interval apart (more than zero, at most MAX_BLOCK_INTERVAL): what a sensor sampling at a fixed rate
+    sends. Everything else is returned as it was, in order.
+
+    Call it once per message, and only for a source whose message always decodes to the same keys
+    (Sparkplug: the sequence comes from the message itself). Blocks are deduplicated on their first
+    sequence, so a redelivery must be cut into the same blocks.
+    """
+    rows: list[Observation] = []
+    blocks: list[Block] = []
+    count = len(observations)
+    begin = 0
+    while begin < count:
+        first = observations[begin]
+        end = begin + 1
+        if type(first.value) is float:
+            end = _run_end(observations, begin)
+        if end - begin >= minimum:
+            interval = (observations[begin + 1].timestamp - first.timestamp) // ONE_US
+            values = cast(list[float], [item.value for item in observations[begin:end]])
+            blocks.append(
+                Block(first.machine, first.stream, first.sequence, first.metric, first.timestamp, interval, values)
+            )
+        else:
+            rows.extend(observations[begin:end])
+        begin = end
+    return rows, blocks
+
+
+def _run_end(observations: Sequence[Observation], begin: int) -> int:
+    """One past the last observation of the evenly spaced run that starts at `begin`."""
+    first = observations[begin]
+    machine, stream, metric = first.machine, first.stream, first.metric
+    previous, step = first, None
+    end = begin + 1
+    for item in observations[begin + 1 :]:
+        if (
+            type(item.value) is not float
+            or item.sequence != previous.sequence + 1
+            or item.metric != metric
+            or item.stream != stream
+            or item.machine != machine
+        ):
+            break
+        interval = item.timestamp - previous.timestamp
+        if step is None:
+            if not timedelta(0) < interval <= MAX_BLOCK_INTERVAL:
+                break
+            step = interval
+        elif interval != step:
+            break
+        previous = item
+        end += 1
+    return end
+
+
 def store(
     observations: Sequence[Observation],
     gaps: Sequence[Gap] = (),
     *,
+    blocks: Sequence[Block] = (),
     work_centers: WorkCenterCodes | None = None,
 ) -> StoredCounts:
     """Store what is new, skip what is already stored, all in one transaction; exact counts back.
 
-    An unknown machine code anywhere in the batch raises MalformedMessage("unknown_machine") before
-    anything is written. Pass the worker's long-lived `work_centers`; without it the codes are read
-    fresh from the database.
+    Counts are of samples: a block counts its values. An unknown machine code anywhere in the batch
+    raises MalformedMessage("unknown_machine") before anything is written. Pass the worker's long-lived
+    `work_centers`; without it the codes are read fresh from the database.
     """
     work_centers = work_centers or WorkCenterCodes()
-    ids = _resolve({o.machine for o in observations} | {g.machine for g in gaps}, work_centers)
+    ids = _resolve(
+        {o.machine for o in observations} | {g.machine for g in gaps} | {b.machine for b in blocks}, work_centers
+    )
     rows = [(ids[o.machine], o.stream, o.sequence, o.timestamp, o.metric, *_columns(o.value)) for o in observations]
     with transaction.atomic():
         if not rows:
@@ -129,6 +204,8 @@ def store(
             inserted = _copy_insert(rows)
         else:
             inserted = _bulk_insert(rows)
+        if blocks:
+            inserted += _insert_blocks(blocks, ids)
         if gaps:
             StreamGap.objects.bulk_create(
                 [
@@ -144,7 +221,44 @@ def store(
                 ],
                 ignore_conflicts=True,
             )
-    return StoredCounts(inserted=inserted, duplicates=len(rows) - inserted)
+    samples = len(rows) + sum(len(block.values) for block in blocks)
+    return StoredCounts(inserted=inserted, duplicates=samples - inserted)
+
+
+# Quoted: "end" is an SQL keyword on both databases.
+_BLOCK_FIELDS = ("work_center_id", "stream", "first_sequence", "metric", "start", "end", "interval_us", "count", "data")
+_BLOCK_COLUMNS = ", ".join(f'"{column}"' for column in _BLOCK_FIELDS)
+
+
+def _insert_blocks(blocks: Sequence[Block], ids: dict[str, int]) -> int:
+    """Insert the blocks not stored yet; the number of values in those that were new."""
+    adapt = connection.ops.adapt_datetimefield_value
+    inserted = 0
+    with connection.cursor() as cursor:
+        for begin in range(0, len(blocks), BLOCK_CHUNK):
+            chunk = blocks[begin : begin + BLOCK_CHUNK]
+            params: list[Any] = []
+            for block in chunk:
+                end = block.start + (len(block.values) - 1) * block.interval_us * ONE_US
+                params += [
+                    ids[block.machine],
+                    block.stream,
+                    block.first_sequence,
+                    block.metric,
+                    adapt(block.start),
+                    adapt(end),
+                    block.interval_us,
+                    len(block.values),
+                    SampleBlock.pack(block.values),
+                ]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO telemetry_sampleblock ({_BLOCK_COLUMNS}) VALUES {values} "
+                "ON CONFLICT (work_center_id, stream, first_sequence) DO NOTHING RETURNING count",
+                params,
+            )
+            inserted += sum(count for (count,) in cursor.fetchall())
+    return inserted
 
 
 Row = tuple[int, str, int, datetime, str, float | None, str | None, bool | None]
@@ -288,22 +402,83 @@ def drop_samples_before(cutoff: date) -> int:
     return deleted
 
 
+def drop_blocks_before(cutoff: date) -> int:
+    """Retention of sample blocks: those whose last value is before `cutoff` are deleted; how many."""
+    moment = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
+    deleted, _ = SampleBlock.objects.filter(end__lt=moment).delete()
+    return deleted
+
+
+@dataclass(slots=True)
+class _HourFigures:
+    """Count, min, max, sum and the latest value (with its timestamp and sequence) of one metric in one hour."""
+
+    count: int
+    minimum: float
+    maximum: float
+    total: float
+    latest: tuple[datetime, int]
+    last: float
+
+    def add(self, other: _HourFigures) -> None:
+        self.count += other.count
+        self.minimum = min(self.minimum, other.minimum)
+        self.maximum = max(self.maximum, other.maximum)
+        self.total += other.total
+        if other.latest > self.latest:
+            self.latest, self.last = other.latest, other.last
+
+
 def roll_up_hours(start: datetime, end: datetime) -> int:
     """(Re)compute the hourly roll-ups of numeric samples for the whole UTC hours from `start` to before `end`.
 
-    Idempotent: a roll-up row is replaced, so an hour that was still filling up the last time, or that
-    received late store-and-forward samples, is simply computed again. Returns the rows written.
+    Samples stored as rows and in blocks both count. Idempotent: a roll-up row is replaced, so an hour
+    that was still filling up the last time, or that received late store-and-forward samples, is simply
+    computed again. Returns the rows written.
     """
     first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    figures = _row_figures(first, end)
+    for key, block_figures in _block_figures(first, end):
+        if key in figures:
+            figures[key].add(block_figures)
+        else:
+            figures[key] = block_figures
+    rollups = [
+        HourlyRollup(
+            work_center_id=work_center_id,
+            metric=metric,
+            hour=hour,
+            count=item.count,
+            minimum=item.minimum,
+            maximum=item.maximum,
+            mean=item.total / item.count,
+            last=item.last,
+        )
+        for (work_center_id, metric, hour), item in figures.items()
+    ]
+    HourlyRollup.objects.bulk_create(
+        rollups,
+        update_conflicts=True,
+        unique_fields=["work_center", "metric", "hour"],
+        update_fields=["count", "minimum", "maximum", "mean", "last"],
+    )
+    return len(rollups)
+
+
+HourKey = tuple[int, str, datetime]
+
+
+def _row_figures(first: datetime, end: datetime) -> dict[HourKey, _HourFigures]:
     groups = (
         Sample.objects.filter(timestamp__gte=first, timestamp__lt=end, value_number__isnull=False)
         .annotate(hour=TruncHour("timestamp", tzinfo=UTC))
         .values("work_center_id", "metric", "hour")
-        .annotate(count=Count("id"), minimum=Min("value_number"), maximum=Max("value_number"), mean=Avg("value_number"))
+        .annotate(count=Count("id"), total=Sum("value_number"))
+        .annotate(minimum=Min("value_number"), maximum=Max("value_number"))
         .annotate(latest=Max("timestamp"))
         .order_by()
     )
-    rollups = []
+    figures: dict[HourKey, _HourFigures] = {}
     for group in groups:
         # The newest sample of the hour, through the (work_center, metric, timestamp) index.
         last = (
@@ -314,27 +489,47 @@ def roll_up_hours(start: datetime, end: datetime) -> int:
                 value_number__isnull=False,
             )
             .order_by("-sequence")
-            .values_list("value_number", flat=True)
+            .values_list("sequence", "value_number")
             .first()
         )
         if last is None:  # retention dropped the hour while this ran
             continue
-        rollups.append(
-            HourlyRollup(
-                work_center_id=group["work_center_id"],
-                metric=group["metric"],
-                hour=group["hour"],
-                count=group["count"],
-                minimum=group["minimum"],
-                maximum=group["maximum"],
-                mean=group["mean"],
-                last=last,
-            )
+        sequence, value = last
+        figures[(group["work_center_id"], group["metric"], group["hour"])] = _HourFigures(
+            count=group["count"],
+            minimum=group["minimum"],
+            maximum=group["maximum"],
+            total=group["total"],
+            latest=(group["latest"], sequence),
+            last=cast(float, value),  # value_number__isnull=False
         )
-    HourlyRollup.objects.bulk_create(
-        rollups,
-        update_conflicts=True,
-        unique_fields=["work_center", "metric", "hour"],
-        update_fields=["count", "minimum", "maximum", "mean", "last"],
+    return figures
+
+
+def _block_figures(first: datetime, end: datetime) -> Iterator[tuple[HourKey, _HourFigures]]:
+    """The figures of the blocks' values in [first, end), hour by hour (a block may span hours)."""
+    blocks = SampleBlock.objects.filter(start__lt=end, end__gte=first).values_list(
+        "work_center_id", "metric", "first_sequence", "start", "interval_us", "data"
     )
-    return len(rollups)
+    for work_center_id, metric, first_sequence, block_start, interval_us, data in blocks.iterator():
+        values = unpack_values(bytes(data))
+        step = interval_us * ONE_US
+        lo = max(0, -(-(first - block_start) // step))
+        hi = min(len(values), -(-(end - block_start) // step))
+        while lo < hi:
+            moment = block_start + lo * step
+            hour = moment.replace(minute=0, second=0, microsecond=0)
+            upto = min(hi, -(-(hour + ONE_HOUR - block_start) // step))
+            part = values[lo:upto]
+            yield (
+                (work_center_id, metric, hour),
+                _HourFigures(
+                    count=len(part),
+                    minimum=min(part),
+                    maximum=max(part),
+                    total=math.fsum(part),
+                    latest=(block_start + (upto - 1) * step, first_sequence + upto - 1),
+                    last=part[-1],
+                ),
+            )
+            lo = upto

@@ -24,7 +24,7 @@ from apps.reports.excel import render_workbook
 from apps.reports.pdf import render_pdf
 from apps.reports.report_energy import ENERGY_REPORT, energy_report
 from apps.reports.selectors import Scope
-from apps.telemetry.models import HourlyRollup, Sample
+from apps.telemetry.models import HourlyRollup, Sample, SampleBlock
 from apps.telemetry.storage import ensure_partitions
 from tests.reports.floor import MONDAY, at, interval
 from tests.routings.builders import Shop
@@ -116,6 +116,26 @@ def test_the_laser_monday_by_hand(metered: Shop) -> None:
     ]
 
 
+def test_power_stored_in_a_sample_block_counts_like_rows(metered: Shop) -> None:
+    """A fast meter's readings arrive as sample blocks: 10:00-11:00 from one block gives the same Monday."""
+    laser = metered.laser_1
+    before = monday_energies()["laser-1"].energy
+    Sample.objects.filter(work_center=laser, timestamp__gte=utc(16)).delete()
+    SampleBlock.objects.create(
+        work_center=laser,
+        stream="meter-fast",
+        first_sequence=0,
+        metric="power_kw",
+        start=utc(16),
+        end=utc(16, 55),
+        interval_us=300_000_000,
+        count=12,
+        data=SampleBlock.pack([8.0] * 6 + [32.0] * 6),
+    )
+    assert Sample.objects.filter(work_center=laser, timestamp__gte=utc(16)).count() == 0
+    assert monday_energies()["laser-1"].energy == before
+
+
 def test_rollups_answer_their_hours_and_only_the_others_are_read_raw(metered: Shop) -> None:
     inputs = {m.code: m for m in energy_inputs(Scope(), [(DAY_START, DAY_END)], now=LATER, settled=LATER)}
     read = [r.at for r in inputs["laser-1"].readings]
@@ -139,7 +159,7 @@ def test_queries_do_not_grow_with_the_machines(metered: Shop) -> None:
         samples(twin, utc(15), [10.0] * 12)
     with CaptureQueriesContext(connection) as many:
         figures = monday_energies()
-    assert len(many) == len(few) == 5
+    assert len(many) == len(few) == 6  # machines, roll-ups, intervals, parts, sample rows, sample blocks
     # A twin runs 12:00-15:00 UTC: its 13:00 roll-up is whole, settled and running throughout (25 kWh); it is
     # stopped over its 15:00 samples (10 kW for an hour).
     twin = figures["laser-6"].energy

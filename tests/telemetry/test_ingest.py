@@ -26,7 +26,7 @@ from apps.telemetry.ingest import (
     ingest_payloads,
     replay_dead_letters,
 )
-from apps.telemetry.models import DeadLetter, Sample, StreamGap
+from apps.telemetry.models import DeadLetter, Sample, SampleBlock, StreamGap
 from apps.telemetry.observations import Observation
 from apps.telemetry.sparkplug import DataType, MetricSample, encode_payload, parse_payload
 from apps.telemetry.storage import StoredCounts
@@ -185,6 +185,47 @@ def test_sparkplug_births_data_rebirth_and_gaps_in_process() -> None:
         ("spb:plant/WC-101/:1", "sparkplug seq jumped from 1 to 3 (expected 2)")
     ]
     assert [topic for topic, _ in born.rebirths] == ["spBv1.0/plant/NCMD/WC-101"]
+
+
+def waveform(seq: int, count: int) -> bytes:
+    """An NDATA of `count` historical Spindle/Speed values 1 ms apart, as a 1 kHz sensor sends them."""
+    first = NOW + timedelta(seconds=seq)
+    metrics = [
+        MetricSample(
+            alias=1,
+            datatype=DataType.Double,
+            value=1000.0 + n / 8,
+            timestamp=first + timedelta(milliseconds=n),
+            is_historical=True,
+            send_datatype=False,
+        )
+        for n in range(count)
+    ]
+    return encode_payload(metrics, timestamp=first + timedelta(milliseconds=count), seq=seq)
+
+
+def test_a_sparkplug_waveform_is_stored_as_one_block_and_once() -> None:
+    machine = work_center("WC-101")
+    decoder = MessageDecoder()
+    ingest_payloads([("spBv1.0/plant/NBIRTH/WC-101", node_birth())], decoder=decoder, received_at=NOW)
+    data = [("spBv1.0/plant/NDATA/WC-101", waveform(1, 200))]
+
+    first = ingest_payloads(data, decoder=decoder, received_at=NOW + timedelta(seconds=2))
+    again = ingest_payloads(data, decoder=decoder, received_at=NOW + timedelta(seconds=3))
+
+    assert (first.stored, again.stored) == (StoredCounts(200, 0), StoredCounts(0, 200))
+    block = SampleBlock.objects.get()
+    assert (block.metric, block.count, block.interval_us, block.start) == (
+        "Spindle/Speed",
+        200,
+        1000,
+        NOW + timedelta(seconds=1),
+    )
+    assert list(block.values) == [1000.0 + n / 8 for n in range(200)]
+    assert Sample.objects.filter(metric="Spindle/Speed").count() == 1  # the birth's value, a single sample
+    assert len(first.observations) == 200  # the machine state still sees every value
+    machine.live_state.refresh_from_db()
+    assert ["Spindle/Speed", 1000.0 + 199 / 8] in machine.live_state.signals["extra"]
 
 
 def test_replay_stores_a_dead_letter_once_its_machine_exists() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -10,7 +11,15 @@ from django.db.models import ProtectedError
 
 from apps.telemetry.models import Sample, SampleBlock, StreamGap
 from apps.telemetry.observations import Gap, MalformedMessage, Observation
-from apps.telemetry.storage import StoredCounts, WorkCenterCodes, ensure_partitions, sample_partitions, store
+from apps.telemetry.storage import (
+    BLOCK_MIN,
+    StoredCounts,
+    WorkCenterCodes,
+    as_blocks,
+    ensure_partitions,
+    sample_partitions,
+    store,
+)
 from tests.machines.shop import work_center
 
 pytestmark = pytest.mark.django_db
@@ -127,21 +136,76 @@ def test_old_days_get_their_partition_on_postgresql_and_nothing_changes_on_sqlit
     assert list(Sample.objects.values_list("timestamp", flat=True)) == [old]
 
 
-def test_a_sample_block_keeps_its_values_as_float32() -> None:
+def test_a_sample_block_keeps_its_values_bit_for_bit() -> None:
     machine = work_center("WC-101")
+    values = [0.1, -1.25, 3.0e-300, 1 / 3]
     block = SampleBlock.objects.create(
         work_center=machine,
         stream="vib",
         first_sequence=0,
         metric="vibration",
         start=T0,
+        end=T0 + timedelta(microseconds=300),
         interval_us=100,
-        count=3,
-        data=SampleBlock.pack([0.5, -1.25, 3.0]),
+        count=4,
+        data=SampleBlock.pack(values),
     )
     block.refresh_from_db()
-    assert block.values == [0.5, -1.25, 3.0]
-    assert len(bytes(block.data)) == 12
+    assert list(block.values) == values
+    assert len(bytes(block.data)) == 32
+    assert list(block.samples())[-1] == (3, T0 + timedelta(microseconds=300), 1 / 3)
+
+
+def signal(first: int, count: int, *, step_ms: int = 1, metric: str = "vibration") -> list[Observation]:
+    """`count` evenly spaced float samples of one metric of WC-101, sequences from `first`."""
+    return [
+        Observation("WC-101", "spb:G/WC-101/:1", first + n, T0 + timedelta(milliseconds=n * step_ms), metric, n * 0.25)
+        for n in range(count)
+    ]
+
+
+def test_as_blocks_takes_evenly_spaced_runs_and_leaves_the_rest() -> None:
+    run = signal(10, 40)
+    other_metric = signal(50, 3, metric="load")
+    uneven = signal(60, 20) + signal(80, 20, step_ms=2)  # the interval changes at sequence 80
+    integers = [item._replace(value=int(item.sequence)) for item in signal(100, 40)]
+    short = signal(140, BLOCK_MIN - 1)
+    rows, blocks = as_blocks(run + other_metric + uneven + integers + short)
+
+    (block,) = blocks
+    assert (block.first_sequence, block.metric, block.start, block.interval_us) == (10, "vibration", T0, 1000)
+    assert block.values == [n * 0.25 for n in range(40)]
+    assert rows == other_metric + uneven + integers + short
+
+
+def test_a_run_with_a_missing_sequence_or_a_pause_is_not_one_block() -> None:
+    jump = signal(0, 40) + signal(41, 40)
+    assert [(b.first_sequence, len(b.values)) for b in as_blocks(jump)[1]] == [(0, 40), (41, 40)]
+    slow = signal(0, 40, step_ms=1500)  # 1.5 s apart: a slow signal, kept as rows
+    assert as_blocks(slow) == (slow, [])
+
+
+def test_a_block_is_stored_once_and_counts_its_values() -> None:
+    work_center("WC-101")
+    rows, blocks = as_blocks(batch() + signal(100, 200))
+    assert store(rows, blocks=blocks) == StoredCounts(205, 0)
+    assert store(rows, blocks=blocks) == StoredCounts(0, 205)
+    assert store([], blocks=blocks + blocks) == StoredCounts(0, 400)
+    stored = SampleBlock.objects.get()
+    assert (stored.first_sequence, stored.count, stored.interval_us) == (100, 200, 1000)
+    assert stored.end == T0 + timedelta(milliseconds=199)
+    assert list(stored.values) == [n * 0.25 for n in range(200)]
+    assert Sample.objects.count() == 5
+
+
+def test_a_block_of_an_unknown_machine_rejects_the_batch() -> None:
+    work_center("WC-101")
+    rows, blocks = as_blocks(signal(0, 40))
+    stranger = replace(blocks[0], machine="WC-999")
+    with pytest.raises(MalformedMessage) as raised:
+        store(batch(), blocks=[stranger])
+    assert raised.value.reason == "unknown_machine"
+    assert Sample.objects.count() == SampleBlock.objects.count() == 0
 
 
 def test_a_reused_sequence_with_another_timestamp_is_a_duplicate_only_on_sqlite() -> None:

@@ -56,7 +56,8 @@ def to_ms(moment: datetime) -> int:
 
 
 def from_ms(ms: int) -> datetime:
-    return EPOCH + timedelta(milliseconds=ms)
+    seconds, millis = divmod(ms, 1000)  # timedelta's positional arguments: faster than milliseconds=
+    return EPOCH + timedelta(0, seconds, millis * 1000)
 
 
 def parse_payload(payload: bytes) -> Payload:
