@@ -4,8 +4,9 @@ A publisher sends Sparkplug NDATA messages of `--per-message` samples through th
 `--seconds`, keeping at most `--window` messages ahead of the workers (an unbounded backlog would
 only measure the broker's queue limit, which drops messages when full). `--workers N` runs N
 workers, each on its own thread and database connection with a disjoint topic filter (one Sparkplug
-group each), the way a pool of `run_ingest --topic` processes splits the plant. While one worker
-waits for PostgreSQL, another decodes: the database's work and Python's overlap.
+group each), in a process of its own (forked, with its own database connection), the way a pool of
+`run_ingest --topic` processes splits the plant: each decodes on its own core, and while one waits for
+PostgreSQL another decodes.
 
 Mosquitto's default `max_inflight_messages 20` caps a manually acknowledged batch at 20 messages;
 `--private-broker` starts a Mosquitto of its own on a free port with the queue settings of the broker
@@ -15,12 +16,14 @@ per-run streams, left for retention to remove.
 """
 
 import json
+import multiprocessing
+import multiprocessing.queues
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,12 +35,13 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections, connection
+from django.db import connection, connections
+from django.db.models import Sum
 from paho.mqtt.enums import CallbackAPIVersion
 
 from apps.machines.models import Department, WorkCenter, WorkCenterType
-from apps.telemetry.ingest import MAX_BATCH, BrokerAddress, IngestWorker, forget_session
-from apps.telemetry.models import Sample
+from apps.telemetry.ingest import CONNECT_TIMEOUT, MAX_BATCH, BrokerAddress, IngestWorker, forget_session
+from apps.telemetry.models import Sample, SampleBlock
 from apps.telemetry.sparkplug import DataType, MetricSample, Payload, encode_payload
 from apps.telemetry.storage import ensure_partitions
 
@@ -135,18 +139,20 @@ def _process_cpu_seconds(pid: int | None) -> float | None:
 
 
 class DataMessages:
-    """NDATA payloads of `per_message` values of alias 1 (born as Double), 1 ms apart, the last one at `now_ms`.
+    """NDATA payloads of `per_message` Double values 1 ms apart, the last one at `now_ms`, of `signals` metrics.
 
+    With one signal (aliases all 1) a message is one fast signal's run, which the ingest stores as one
+    sample block; with more, the aliases 1..signals take turns, no run forms, and every value is a row.
     One Payload is filled once and only its timestamps and seq change per message: building 200
     MetricSample objects per message cost the publisher, which shares the CPU and the GIL with the
     workers, about as much as decoding them cost the worker.
     """
 
-    def __init__(self, per_message: int) -> None:
+    def __init__(self, per_message: int, signals: int = 1) -> None:
         self._payload = Payload()
         for index in range(per_message):
             metric = self._payload.metrics.add()
-            metric.alias = 1
+            metric.alias = 1 + index % signals
             metric.double_value = float(index)
         self._metrics = list(self._payload.metrics)
 
@@ -158,12 +164,115 @@ class DataMessages:
         return self._payload.SerializeToString()
 
 
+def _forget_connections() -> None:
+    """Close every database connection, and PostgreSQL's connection pool, before forking the workers.
+
+    A forked child must not inherit an open socket of the parent's: two processes talking over one
+    PostgreSQL connection corrupt each other's transactions. Each process opens its own afterwards.
+    """
+    connections.close_all()
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        close_pool()
+
+
+class _WorkerProcess:
+    """One `IngestWorker` in a forked process; `messages` is what it has taken so far, `finish()` its figures."""
+
+    def __init__(self, url: str, group: str, max_batch: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.client_id = f"bench-{group}"
+        self._messages = context.Value("q", 0)
+        self._ready = context.Event()
+        self._stop = context.Event()
+        self._results: multiprocessing.queues.Queue[dict[str, Any]] = context.Queue()
+        self._process = context.Process(
+            target=_run_worker,
+            args=(url, self.client_id, group, max_batch, self._messages, self._ready, self._stop, self._results),
+            daemon=True,
+        )
+        self._figures: dict[str, Any] | None = None
+
+    @property
+    def messages(self) -> int:
+        return int(self._messages.value)
+
+    def start(self) -> None:
+        self._process.start()
+        deadline = time.monotonic() + BROKER_START_TIMEOUT + CONNECT_TIMEOUT
+        while not self._ready.wait(0.05):
+            if not self._results.empty() or time.monotonic() > deadline or not self._process.is_alive():
+                figures = self.finish()
+                raise CommandError(f"an ingest worker did not start: {figures.get('error', 'no answer')}")
+
+    def finish(self) -> dict[str, Any]:
+        """Stop the worker (after the drain) and return its figures; {} if it gave none."""
+        if self._figures is None:
+            self._stop.set()
+            try:
+                self._figures = self._results.get(timeout=DRAIN_TIMEOUT)
+            except queue.Empty:
+                self._figures = {}
+            self._process.join(timeout=DRAIN_TIMEOUT)
+            if self._process.is_alive():
+                self._process.kill()
+        return self._figures
+
+
+def _run_worker(
+    url: str,
+    client_id: str,
+    group: str,
+    max_batch: int,
+    messages: Any,
+    ready: Any,
+    stop: Any,
+    results: Any,
+) -> None:
+    """The forked worker: consume until told to stop, then report messages, batches and CPU seconds."""
+    worker = IngestWorker(url, client_id, subscriptions=[f"spBv1.0/{group}/#"], max_batch=max_batch)
+    try:
+        worker.start()
+    except (OSError, TimeoutError) as exc:
+        results.put({"error": f"MQTT broker {worker.address.host}:{worker.address.port} is not reachable: {exc}"})
+        return
+    backend = _backend_pid()
+    backend_before = _process_cpu_seconds(backend)
+    cpu_before = time.process_time()
+    ready.set()
+    try:
+        while not stop.is_set():
+            worker.poll(timeout=0.1)
+            messages.value = worker.messages
+    finally:
+        backend_after = _process_cpu_seconds(backend)
+        worker.close()
+        connection.close()
+    results.put(
+        {
+            "batches": worker.batches,
+            "duplicates": worker.stored.duplicates,
+            "dead_letters": worker.dead_letters,
+            "cpu_seconds": time.process_time() - cpu_before,
+            "backend_seconds": (
+                backend_after - backend_before if backend_before is not None and backend_after is not None else None
+            ),
+        }
+    )
+
+
 class Command(BaseCommand):
     help = "Measure MQTT ingest (samples/s stored, loss, duplicates) against a naive per-row ORM insert."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seconds", type=float, default=60.0, help="How long to publish (default 60).")
         parser.add_argument("--per-message", type=int, default=200, help="Samples per Sparkplug message.")
+        parser.add_argument(
+            "--signals",
+            type=int,
+            default=1,
+            help="Metrics interleaved in a message (default 1: one fast signal, stored as a block; more: rows).",
+        )
         parser.add_argument("--window", type=int, default=2000, help="Messages the publisher may be ahead.")
         parser.add_argument("--workers", type=int, default=1, help="Ingest workers on disjoint topic filters.")
         parser.add_argument("--max-batch", type=int, default=MAX_BATCH, help="Messages per worker batch.")
@@ -175,6 +284,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["workers"] < 1:
             raise CommandError("--workers must be at least 1")
+        if not 1 <= options["signals"] <= options["per_message"]:
+            raise CommandError("--signals must be between 1 and --per-message")
         if options["private_broker"]:
             with private_broker() as url:
                 report = self._measure(url, options)
@@ -193,43 +304,32 @@ class Command(BaseCommand):
         machine = bench_work_center()
         today = datetime.now(UTC).date()
         ensure_partitions([today - timedelta(days=1), today, today + timedelta(days=1)])
-        workers = [
-            IngestWorker(url, f"bench-{group}", subscriptions=[f"spBv1.0/{group}/#"], max_batch=options["max_batch"])
-            for group in groups
-        ]
-        started: list[IngestWorker] = []
-        consumers: list[threading.Thread] = []
+        _forget_connections()
+        workers = [_WorkerProcess(url, group, options["max_batch"]) for group in groups]
         load_before = os.getloadavg()
         cpu_before = time.process_time()
-        backend_seconds: list[float] = []
         try:
             for worker in workers:
-                try:
-                    worker.start()
-                except (OSError, TimeoutError) as exc:
-                    where = f"{worker.address.host}:{worker.address.port}"
-                    raise CommandError(f"MQTT broker {where} is not reachable: {exc}") from None
-                started.append(worker)
-                consumer = threading.Thread(target=self._consume, args=(worker, backend_seconds), daemon=True)
-                consumer.start()
-                consumers.append(consumer)
+                worker.start()
             mqtt_figures = self._publish(url, groups, workers, options)
         finally:
-            for worker in started:
-                worker.stop()
-            for consumer in consumers:
-                consumer.join(timeout=DRAIN_TIMEOUT)
-            for worker in started:
+            results = [worker.finish() for worker in workers]
+            for worker in workers:
                 forget_session(url, worker.client_id)
         load_after = os.getloadavg()
-        cpu_seconds = time.process_time() - cpu_before
+        cpu_seconds = time.process_time() - cpu_before + sum(result.get("cpu_seconds", 0.0) for result in results)
+        backend_seconds = [result["backend_seconds"] for result in results if result.get("backend_seconds") is not None]
         backends_read = len(backend_seconds) == len(workers)
-        stored = sum(Sample.objects.filter(stream__startswith=f"spb:{group}/").count() for group in groups)
+        in_blocks = sum(
+            SampleBlock.objects.filter(stream__startswith=f"spb:{group}/").aggregate(values=Sum("count"))["values"] or 0
+            for group in groups
+        )
+        stored = in_blocks + sum(Sample.objects.filter(stream__startswith=f"spb:{group}/").count() for group in groups)
         naive_seconds = options["naive_seconds"] or options["seconds"] / 3
         naive_rate = self._naive(machine, f"naive:{run}", naive_seconds)
         elapsed = mqtt_figures["elapsed"]
         rate = stored / elapsed if elapsed else 0.0
-        batches = sum(worker.batches for worker in workers)
+        batches = sum(result.get("batches", 0) for result in results)
         return {
             "database": connection.vendor,
             "workers": len(workers),
@@ -237,10 +337,11 @@ class Command(BaseCommand):
             "messages": mqtt_figures["messages"],
             "samples_published": mqtt_figures["samples"],
             "samples_stored": stored,
+            "samples_in_blocks": in_blocks,
             "samples_per_second": round(rate),
             "loss": mqtt_figures["samples"] - stored,
-            "duplicates": sum(worker.stored.duplicates for worker in workers),
-            "dead_letters": sum(worker.dead_letters for worker in workers),
+            "duplicates": sum(result.get("duplicates", 0) for result in results),
+            "dead_letters": sum(result.get("dead_letters", 0) for result in results),
             "mean_batch_messages": round(mqtt_figures["messages"] / batches, 1) if batches else 0.0,
             "load_average_before": round(load_before[0], 2),
             "load_average_after": [round(value, 2) for value in load_after],
@@ -253,21 +354,7 @@ class Command(BaseCommand):
         }
 
     @staticmethod
-    def _consume(worker: IngestWorker, backend_seconds: list[float]) -> None:
-        """Run one worker; add the CPU seconds its PostgreSQL backend spent, when that server is local."""
-        backend = _backend_pid()
-        before = _process_cpu_seconds(backend)
-        try:
-            worker.run()
-        finally:
-            after = _process_cpu_seconds(backend)
-            if before is not None and after is not None:
-                backend_seconds.append(after - before)
-            close_old_connections()
-            connection.close()
-
-    @staticmethod
-    def _publish(url: str, groups: list[str], workers: list[IngestWorker], options: dict[str, Any]) -> dict[str, Any]:
+    def _publish(url: str, groups: list[str], workers: list[_WorkerProcess], options: dict[str, Any]) -> dict[str, Any]:
         """Publish for --seconds, round robin over the workers' groups, then wait until every message is taken."""
         address = BrokerAddress.parse(url)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{groups[0]}-publisher")
@@ -279,22 +366,25 @@ class Command(BaseCommand):
         client.connect(address.host, address.port)
         client.loop_start()
         window = options["window"]
-        messages = DataMessages(options["per_message"])
+        messages = DataMessages(options["per_message"], options["signals"])
         per_message = options["per_message"]
         now = datetime.now(UTC)
         birth = encode_payload(
             [
                 MetricSample(name="bdSeq", datatype=DataType.Int64, value=0),
-                MetricSample(name="signal", alias=1, datatype=DataType.Double, value=0.0),
+                *(
+                    MetricSample(name=f"signal{alias}", alias=alias, datatype=DataType.Double, value=0.0)
+                    for alias in range(1, options["signals"] + 1)
+                ),
             ],
             timestamp=now,
             seq=0,
         )
         for group in groups:
             client.publish(f"spBv1.0/{group}/NBIRTH/{MACHINE}", birth, qos=1).wait_for_publish(10)
-        # Each birth stores availability and the signal's first value.
+        # Each birth stores availability and each signal's first value.
         sent = [1] * len(groups)
-        samples = 2 * len(groups)
+        samples = (1 + options["signals"]) * len(groups)
         topics = [f"spBv1.0/{group}/NDATA/{MACHINE}" for group in groups]
         started = time.monotonic()
         last_ms = int(now.timestamp() * 1000)
