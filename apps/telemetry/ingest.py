@@ -128,15 +128,18 @@ class Inbound:
 class Part:
     """What one message decoded to, kept apart so a batch that fails can be committed message by message.
 
-    `observations` is every sample (the machine state reads them); storage gets them as `rows` and
-    `blocks` (a Sparkplug message's evenly spaced runs, see `storage.as_blocks`).
+    `observations` is every sample (the machine state reads them all). A Sparkplug message (`blockable`)
+    is stored with its evenly spaced runs as blocks, see `storage.as_blocks`; any other as rows.
     """
 
     message: Inbound
     observations: list[Observation]
     gaps: list[Gap]
-    rows: list[Observation]
-    blocks: list[Block]
+    blockable: bool = False
+
+    def storage_form(self) -> tuple[list[Observation], list[Block]]:
+        """(rows, blocks) to store; cut at commit time, so a decode that stores nothing pays nothing."""
+        return as_blocks(self.observations) if self.blockable else (self.observations, [])
 
 
 @dataclass(slots=True)
@@ -154,13 +157,15 @@ class Decoded:
     def gaps(self) -> list[Gap]:
         return [gap for part in self.parts for gap in part.gaps]
 
-    @property
-    def rows(self) -> list[Observation]:
-        return [row for part in self.parts for row in part.rows]
-
-    @property
-    def blocks(self) -> list[Block]:
-        return [block for part in self.parts for block in part.blocks]
+    def storage_form(self) -> tuple[list[Observation], list[Block]]:
+        """Every part's (rows, blocks), joined."""
+        rows: list[Observation] = []
+        blocks: list[Block] = []
+        for part in self.parts:
+            part_rows, part_blocks = part.storage_form()
+            rows += part_rows
+            blocks += part_blocks
+        return rows, blocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +193,7 @@ class MessageDecoder:
                 result = self.sparkplug.decode(
                     message.topic, message.payload, received_at=message.received_at, known_machines=self.work_centers
                 )
-                rows, blocks = as_blocks(result.observations)
-                decoded.parts.append(Part(message, result.observations, result.gaps, rows, blocks))
+                decoded.parts.append(Part(message, result.observations, result.gaps, blockable=True))
                 decoded.unresolved += result.unresolved
                 if result.rebirth is not None:
                     decoded.rebirths.append(result.rebirth)
@@ -197,7 +201,7 @@ class MessageDecoder:
                 observations = topics.decode_json(
                     message.topic, message.payload, message.received_at, self.work_centers
                 )
-                decoded.parts.append(Part(message, observations, [], observations, []))
+                decoded.parts.append(Part(message, observations, []))
         except MalformedMessage as exc:
             decoded.dead.append(dead_letter(message, exc.reason, str(exc)))
 
@@ -225,8 +229,9 @@ def process_batch(messages: Sequence[Inbound], decoder: MessageDecoder) -> Batch
 def commit_batch(messages: Sequence[Inbound], decoded: Decoded, work_centers: WorkCenterCodes) -> BatchOutcome:
     """One transaction for the batch; if a machine vanished since decoding, message by message instead."""
     try:
+        rows, blocks = decoded.storage_form()
         with transaction.atomic():
-            counts = store(decoded.rows, decoded.gaps, blocks=decoded.blocks, work_centers=work_centers)
+            counts = store(rows, decoded.gaps, blocks=blocks, work_centers=work_centers)
             if decoded.dead:
                 DeadLetter.objects.bulk_create(decoded.dead)
         stored_parts = decoded.parts
@@ -248,9 +253,10 @@ def _commit_one_by_one(decoded: Decoded, work_centers: WorkCenterCodes) -> tuple
     stored: list[Part] = []
     dead = list(decoded.dead)
     for part in decoded.parts:
+        rows, blocks = part.storage_form()
         try:
             with transaction.atomic():
-                counts = store(part.rows, part.gaps, blocks=part.blocks, work_centers=work_centers)
+                counts = store(rows, part.gaps, blocks=blocks, work_centers=work_centers)
         except (MalformedMessage, IntegrityError) as exc:
             dead.append(dead_letter(part.message, getattr(exc, "reason", "unknown_machine"), str(exc)))
             continue
@@ -314,8 +320,9 @@ def replay_dead_letters(dead_letters: QuerySet[DeadLetter]) -> ReplayOutcome:
                 )
                 failed += 1
                 continue
+            rows, blocks = decoded.storage_form()
             try:
-                store(decoded.rows, decoded.gaps, blocks=decoded.blocks, work_centers=decoder.work_centers)
+                store(rows, decoded.gaps, blocks=blocks, work_centers=decoder.work_centers)
             except MalformedMessage as exc:
                 DeadLetter.objects.filter(pk=letter.pk).update(reason=exc.reason, message=str(exc))
                 failed += 1

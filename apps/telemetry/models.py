@@ -105,7 +105,7 @@ class SampleBlock(models.Model):
 
     @staticmethod
     def pack(values: Sequence[float]) -> bytes:
-        return array("d", values).tobytes() if sys.byteorder == "little" else _swapped(values)
+        return _little_endian(array("d", values)).tobytes()
 
     @property
     def values(self) -> array[float]:
@@ -119,16 +119,14 @@ class SampleBlock(models.Model):
 
 
 def unpack_values(data: bytes) -> array[float]:
-    values = array("d", data)
+    return _little_endian(array("d", data))
+
+
+def _little_endian(values: array[float]) -> array[float]:
+    """Native order to stored order and back: the same swap, needed only on a big-endian host."""
     if sys.byteorder != "little":
         values.byteswap()
     return values
-
-
-def _swapped(values: Sequence[float]) -> bytes:
-    packed = array("d", values)
-    packed.byteswap()
-    return packed.tobytes()
 
 
 class HourlyRollup(models.Model):

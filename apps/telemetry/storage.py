@@ -117,12 +117,10 @@ def _resolve(codes: Iterable[str], work_centers: WorkCenterCodes) -> dict[str, i
     return ids
 
 
-def as_blocks(
-    observations: Sequence[Observation], *, minimum: int = BLOCK_MIN
-) -> tuple[list[Observation], list[Block]]:
+def as_blocks(observations: Sequence[Observation]) -> tuple[list[Observation], list[Block]]:
     """The observations of one message split into what is stored as rows and what as blocks.
 
-    A block is a run of at least `minimum` observations, next to each other in `observations`, of one
+    A block is a run of at least BLOCK_MIN observations, next to each other in `observations`, of one
     machine, stream and metric, with float values, sequences n, n + 1, ... and timestamps the same
     interval apart (more than zero, at most MAX_BLOCK_INTERVAL): what a sensor sampling at a fixed rate
     sends. Everything else is returned as it was, in order.
@@ -140,7 +138,7 @@ def as_blocks(
         end = begin + 1
         if type(first.value) is float:
             end = _run_end(observations, begin)
-        if end - begin >= minimum:
+        if end - begin >= BLOCK_MIN:
             interval = (observations[begin + 1].timestamp - first.timestamp) // ONE_US
             values = cast(list[float], [item.value for item in observations[begin:end]])
             blocks.append(
