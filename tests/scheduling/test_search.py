@@ -1,4 +1,4 @@
-"""When a stage leaves CP-SAT's full model for the neighbourhood search (`search._leave_when_stalled`)."""
+"""How a stage moves between CP-SAT's full model and the neighbourhood loops (`search`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,29 @@ import threading
 import time
 from typing import cast
 
+import pytest
 from ortools.sat.python import cp_model
 
-from apps.scheduling.solver.search import FULL_SHARE, FULL_STALL_SHARE, _leave_when_stalled, _Shared
+from apps.scheduling.benchmarks import parse_jssp, to_problem
+from apps.scheduling.solver import Rule, build_schedule
+from apps.scheduling.solver import search as stage_search
+from apps.scheduling.solver.check import check_problem
+from apps.scheduling.solver.cpsat import ShopModel
+from apps.scheduling.solver.lns import Incumbent, NeighbourhoodSearch
+from apps.scheduling.solver.model import SolverSettings
+from apps.scheduling.solver.search import (
+    FULL_SHARE,
+    STALL_SHARE,
+    _leave_when_stalled,
+    _loop,
+    _Shared,
+    search_stage,
+)
+
+from .shop import FT06
 
 STAGE = 100.0  # seconds: the watcher's rules scale with the stage
+LEAST, STALL = STAGE * FULL_SHARE, STAGE * STALL_SHARE
 
 
 class FakeSolver:
@@ -21,15 +39,16 @@ class FakeSolver:
         self.stops += 1
 
 
-def watch(stage_age: float, since_improvement: float, watch_for: float = 0.4) -> int:
-    """How many stops the watcher sent within `watch_for` seconds of a stage in the given state."""
+def watch(phase_age: float, since_improvement: float, watch_for: float = 0.4) -> int:
+    """How many stops the watcher sent within `watch_for` seconds of a full-model phase in the given state."""
     now = time.monotonic()
-    shared = _Shared("makespan", None, now - stage_age)
+    shared = _Shared("makespan", None, now - phase_age)
     shared.improved_at = now - since_improvement
     solver = FakeSolver()
     solved = threading.Event()
     thread = threading.Thread(
-        target=_leave_when_stalled, args=(cast(cp_model.CpSolver, solver), shared, now - stage_age, STAGE, solved)
+        target=_leave_when_stalled,
+        args=(cast(cp_model.CpSolver, solver), shared, now - phase_age, LEAST, STALL, solved),
     )
     thread.start()
     time.sleep(watch_for)
@@ -40,13 +59,120 @@ def watch(stage_age: float, since_improvement: float, watch_for: float = 0.4) ->
 
 
 def test_the_full_model_keeps_its_share_even_without_a_better_schedule() -> None:
-    assert watch(stage_age=STAGE * FULL_SHARE / 2, since_improvement=STAGE * FULL_SHARE / 2) == 0
+    assert watch(phase_age=LEAST / 2, since_improvement=LEAST / 2) == 0
 
 
 def test_the_full_model_keeps_running_while_it_improves() -> None:
-    assert watch(stage_age=STAGE * 0.8, since_improvement=STAGE * FULL_STALL_SHARE / 2) == 0
+    assert watch(phase_age=STAGE * 0.8, since_improvement=STALL / 2) == 0
 
 
 def test_the_full_model_is_left_once_it_stalls_after_its_share() -> None:
     # Repeated until the solve returns, so a stop sent before CP-SAT started is not lost.
-    assert watch(stage_age=STAGE * 0.5, since_improvement=STAGE * FULL_STALL_SHARE * 1.5) >= 2
+    assert watch(phase_age=STAGE * 0.5, since_improvement=STALL * 1.5) >= 2
+
+
+class CountingSearch:
+    """A neighbourhood search that never finds anything, and counts its steps."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def step(self, incumbent: Incumbent, deadline: float) -> Incumbent | None:
+        self.steps += 1
+        time.sleep(0.001)
+        return None
+
+
+def _stalled_shared() -> _Shared:
+    shared = _Shared("makespan", None, time.monotonic())
+    shared.offer(Incumbent(10, {}, []))
+    shared.improved_at = time.monotonic() - 60
+    return shared
+
+
+def test_a_search_loop_keeps_its_turn_then_hands_back_once_it_stalls() -> None:
+    search, shared = CountingSearch(), _stalled_shared()
+    began = time.monotonic()
+    _loop(cast(NeighbourhoodSearch, search), shared, began + 30, began, least=0.2, stall=0.1)
+    assert 0.2 <= time.monotonic() - began < 5
+    assert search.steps > 0
+
+
+def test_a_search_loop_without_a_stall_rule_runs_to_the_deadline() -> None:
+    search, shared = CountingSearch(), _stalled_shared()
+    began = time.monotonic()
+    _loop(cast(NeighbourhoodSearch, search), shared, began + 0.5, began, least=0.0, stall=None)
+    assert time.monotonic() - began >= 0.45
+
+
+def _ft06_stage() -> tuple[ShopModel, Incumbent]:
+    checked = check_problem(to_problem(parse_jssp(FT06, "ft06")))
+    schedule = build_schedule(checked, Rule.SPT)
+    assert schedule is not None
+    shop = ShopModel(checked, checked.horizon)
+    vector = shop.hint(schedule)
+    assert vector is not None
+    shop.model.minimize(shop.makespan)
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.solve(shop.model)
+    incumbent = Incumbent(round(solver.objective_value), shop.placements(solver), list(solver.response_proto.solution))
+    return shop, incumbent
+
+
+class Turns:
+    """Stand-ins for both searches: they find nothing, and record whose turn it was and what it was given."""
+
+    def __init__(self) -> None:
+        self.turns: list[tuple[str, object]] = []
+
+    def full_model(self, shop: ShopModel, model: cp_model.CpModel, *args: object) -> cp_model.CpSolverStatus:
+        self.turns.append(("full", model))
+        time.sleep(0.02)
+        return cp_model.FEASIBLE
+
+    def neighbourhoods(
+        self, searches: list[NeighbourhoodSearch], shared: _Shared, deadline: float, **rule: object
+    ) -> None:
+        self.turns.append(("loops", rule["stall"]))
+        time.sleep(0.02)
+
+
+def test_a_stage_goes_back_to_the_full_model_from_the_best_schedule_when_the_loops_stall(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shop, incumbent = _ft06_stage()
+    turns = Turns()
+    monkeypatch.setattr(stage_search, "_full_model", turns.full_model)
+    monkeypatch.setattr(stage_search, "_neighbourhoods", turns.neighbourhoods)
+    settings = SolverSettings(time_limit_s=1.0, workers=2)
+    found = search_stage(shop, shop.makespan, "makespan", settings, 0.5, None, time.monotonic(), incumbent)
+    assert found.incumbent == incumbent
+    kinds = [kind for kind, _ in turns.turns]
+    assert kinds[:4] == ["full", "loops", "full", "loops"]
+    assert all(earlier != later for earlier, later in zip(kinds, kinds[1:], strict=False))
+    first, again = turns.turns[0][1], turns.turns[2][1]
+    assert first is shop.model
+    assert isinstance(again, cp_model.CpModel) and again is not shop.model
+    # The full model starts again from the best schedule, and looks only for one at least as good.
+    assert list(again.proto.solution_hint.values) == incumbent.solution
+    assert len(again.proto.constraints) == len(shop.model.proto.constraints) + 1
+    assert turns.turns[1][1] == pytest.approx(0.5 * STALL_SHARE)
+
+
+def test_a_large_model_stays_with_the_loops_once_it_has_left_the_full_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    shop, incumbent = _ft06_stage()
+    turns = Turns()
+    monkeypatch.setattr(stage_search, "_full_model", turns.full_model)
+    monkeypatch.setattr(stage_search, "_neighbourhoods", turns.neighbourhoods)
+    monkeypatch.setattr(stage_search, "LARGE_MODEL", 10)
+    settings = SolverSettings(time_limit_s=1.0, workers=2)
+    search_stage(shop, shop.makespan, "makespan", settings, 0.3, None, time.monotonic(), incumbent)
+    assert turns.turns == [("full", shop.model), ("loops", None)]
+
+
+def test_a_stage_that_alternates_still_reaches_the_optimum() -> None:
+    shop, incumbent = _ft06_stage()
+    settings = SolverSettings(time_limit_s=3.0, workers=2)
+    found = search_stage(shop, shop.makespan, "makespan", settings, 3.0, None, time.monotonic(), incumbent)
+    assert found.incumbent is not None and found.incumbent.value == 55

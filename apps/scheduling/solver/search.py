@@ -1,13 +1,16 @@
-"""One objective stage: CP-SAT on the full model, then the neighbourhood search on every worker.
+"""One objective stage: CP-SAT on the full model and the neighbourhood search, taking turns.
 
 CP-SAT first runs on the whole model with all the workers: that closes small instances outright
 and sets the lower bound. It keeps the whole model for at least FULL_SHARE of the stage and for
-as long after that as it keeps finding better schedules; once it has gone FULL_STALL_SHARE of the
+as long after that as it keeps finding better schedules; once it has gone STALL_SHARE of the
 stage without one, each worker runs its own neighbourhood-search loop (`lns`), one-worker CP-SAT
-solves on parts of the schedule, all sharing one incumbent. (Measured on the benchmark
-instances with two workers, this did better than keeping one worker on the full model beside
-one search loop. Leaving the full model at a fixed 30 % cost most on la34 and la36, where
-CP-SAT's own search was still improving; see docs/benchmarks.md for both variants.)
+solves on parts of the schedule, all sharing one incumbent. When the loops in turn go STALL_SHARE
+without a better schedule, CP-SAT's full model runs again from the best schedule (as its hint,
+with the objective bounded by it), and so on until the time is up. The two searches get stuck in
+different places: on 15x15 Taillard instances the loops stalled for the last 40 s of a minute
+where CP-SAT's own search kept improving, and on 20x15 ones the loops improve long after CP-SAT
+stalls (docs/benchmarks.md). On a model too large to presolve again quickly (LARGE_MODEL) the
+loops keep the rest of the stage.
 CP-SAT releases the GIL while it searches, so the loops really run in parallel. Every improving
 solution goes to the progress callback, which can stop the stage by returning False or raising
 (the exception is re-raised here, in the caller's thread).
@@ -31,7 +34,7 @@ ProgressCallback = Callable[[SolveProgress], bool | None]
 
 # CP-SAT on the full model first, with every worker: it closes small instances and sets the bound.
 FULL_SHARE = 0.3  # of the stage, at least
-FULL_STALL_SHARE = 0.1  # of the stage without a better schedule, after FULL_SHARE: on to the neighbourhoods
+STALL_SHARE = 0.1  # of the stage without a better schedule: on to the other search
 FULL_MIN_SECONDS = 1.0
 LARGE_MODEL = 20_000  # constraints
 
@@ -134,48 +137,28 @@ def search_stage(
     shared = _Shared(name, progress, started)
     if start is not None:
         shared.offer(start)
-    full = cp_model.CpSolver()
-    parameters = full.parameters
-    parameters.num_workers = max(1, settings.workers)
-    parameters.random_seed = settings.seed
-    parameters.log_search_progress = settings.log
-    if len(shop.model.proto.constraints) > LARGE_MODEL:
-        # Probing a model this size takes seconds before the first solution; the search does without.
-        parameters.cp_model_probing_level = 0
-    parameters.max_time_in_seconds = max(0.01, seconds)
-    solved = threading.Event()
-    watch = threading.Thread(
-        target=_leave_when_stalled, args=(full, shared, stage_started, seconds, solved), name="full-watch", daemon=True
-    )
-    watch.start()
-    try:
-        code = full.solve(shop.model, _Reporter(shop, shared))
-    finally:
-        solved.set()
-        watch.join()
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        found = Incumbent(
-            round(full.objective_value),
-            shop.placements(full),
-            list(full.response_proto.solution),
-            full.value(shop.flow),
-        )
-        shared.offer(found, full.best_objective_bound)
-    closed = code in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
-    if shared.incumbent is not None and not closed and not shared.stop.is_set() and time.monotonic() < deadline - 0.05:
-        threads = [
-            threading.Thread(
-                target=_neighbourhoods,
-                args=(NeighbourhoodSearch(shop, objective, settings.seed + number), shared, deadline),
-                name=f"lns-{number}",
-                daemon=True,
-            )
-            for number in range(max(1, settings.workers))
+    stall = seconds * STALL_SHARE
+    least = max(FULL_MIN_SECONDS, seconds * FULL_SHARE)
+    # Going back to the full model means presolving it again: only worth it on models that presolve quickly.
+    alternate = len(shop.model.proto.constraints) <= LARGE_MODEL
+    code = _full_model(shop, shop.model, settings, shared, deadline, least, stall)
+    # One loop per worker; each keeps what it learned about its neighbourhoods' sizes between turns.
+    searches: list[NeighbourhoodSearch] = []
+    while not _finished(code, shared, deadline):
+        searches = searches or [
+            NeighbourhoodSearch(shop, objective, settings.seed + number) for number in range(max(1, settings.workers))
         ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _neighbourhoods(searches, shared, deadline, least=stall, stall=stall if alternate else None)
+        incumbent = shared.incumbent
+        if not alternate or incumbent is None or _finished(cp_model.UNKNOWN, shared, deadline):
+            break
+        # The loops have stalled: CP-SAT's own search (tree search and its neighbourhoods) takes over again.
+        model = shop.model.clone()
+        model.add(objective <= incumbent.value)
+        model.clear_hints()
+        model.proto.solution_hint.vars.extend(range(len(incumbent.solution)))
+        model.proto.solution_hint.values.extend(incumbent.solution)
+        code = _full_model(shop, model, settings, shared, deadline, stall, stall)
     if shared.error is not None:
         raise shared.error
     incumbent = shared.incumbent
@@ -189,25 +172,111 @@ def search_stage(
     return StageSearch(status, incumbent, bound, shared.stop.is_set(), wall)
 
 
+def _finished(code: cp_model.CpSolverStatus, shared: _Shared, deadline: float) -> bool:
+    """Whether the stage is over: proven, stopped, out of time, or nothing to improve from."""
+    if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) or shared.stop.is_set() or shared.error is not None:
+        return True
+    incumbent = shared.incumbent
+    return incumbent is None or shared.bound >= incumbent.value or time.monotonic() >= deadline - 0.05
+
+
+def _full_model(
+    shop: ShopModel,
+    model: cp_model.CpModel,
+    settings: SolverSettings,
+    shared: _Shared,
+    deadline: float,
+    least: float,
+    stall: float,
+) -> cp_model.CpSolverStatus:
+    """CP-SAT on `model` with every worker until the deadline or, after `least` seconds, a stall."""
+    full = cp_model.CpSolver()
+    parameters = full.parameters
+    parameters.num_workers = max(1, settings.workers)
+    parameters.random_seed = settings.seed
+    parameters.log_search_progress = settings.log
+    if len(model.proto.constraints) > LARGE_MODEL:
+        # Probing a model this size takes seconds before the first solution; the search does without.
+        parameters.cp_model_probing_level = 0
+    parameters.max_time_in_seconds = max(0.01, deadline - time.monotonic())
+    solved = threading.Event()
+    watch = threading.Thread(
+        target=_leave_when_stalled,
+        args=(full, shared, time.monotonic(), least, stall, solved),
+        name="full-watch",
+        daemon=True,
+    )
+    watch.start()
+    try:
+        code = full.solve(model, _Reporter(shop, shared))
+    finally:
+        solved.set()
+        watch.join()
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        found = Incumbent(
+            round(full.objective_value),
+            shop.placements(full),
+            list(full.response_proto.solution),
+            full.value(shop.flow),
+        )
+        shared.offer(found, full.best_objective_bound)
+    return code
+
+
 def _leave_when_stalled(
-    full: cp_model.CpSolver, shared: _Shared, stage_started: float, seconds: float, solved: threading.Event
+    full: cp_model.CpSolver, shared: _Shared, phase_started: float, least: float, stall: float, solved: threading.Event
 ) -> None:
-    """Stop the full-model solve once it has had its share and stopped improving.
+    """Stop the full-model solve once it has run `least` seconds and gone `stall` without a better schedule.
 
     The stop is repeated until the solve returns: one sent before CP-SAT has started would be lost.
     """
-    least = max(FULL_MIN_SECONDS, seconds * FULL_SHARE)
-    stall = seconds * FULL_STALL_SHARE
     while not solved.wait(0.05):
-        now = time.monotonic()
-        if now - stage_started >= least and now - shared.improved_at >= stall:
+        if _stalled(shared, phase_started, least, stall):
             full.stop_search()
 
 
-def _neighbourhoods(search: NeighbourhoodSearch, shared: _Shared, deadline: float) -> None:
+def _stalled(shared: _Shared, phase_started: float, least: float, stall: float) -> bool:
+    now = time.monotonic()
+    return now - phase_started >= least and now - shared.improved_at >= stall
+
+
+def _neighbourhoods(
+    searches: list[NeighbourhoodSearch],
+    shared: _Shared,
+    deadline: float,
+    least: float,
+    stall: float | None,
+) -> None:
+    """The search loops, one thread each, until the deadline or, when `stall` is given, until they stall."""
+    phase_started = time.monotonic()
+    threads = [
+        threading.Thread(
+            target=_loop,
+            args=(search, shared, deadline, phase_started, least, stall),
+            name=f"lns-{number}",
+            daemon=True,
+        )
+        for number, search in enumerate(searches)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _loop(
+    search: NeighbourhoodSearch,
+    shared: _Shared,
+    deadline: float,
+    phase_started: float,
+    least: float,
+    stall: float | None,
+) -> None:
     while time.monotonic() < deadline - 0.02 and not shared.stop.is_set():
         incumbent = shared.incumbent
         if incumbent is None or shared.bound >= incumbent.value:
+            return
+        if stall is not None and _stalled(shared, phase_started, least, stall):
             return
         try:
             found = search.step(incumbent, deadline)
