@@ -455,10 +455,7 @@ class ShopModel:
 
     def hint_solution(self, solution: Sequence[int]) -> None:
         """Hint a previous stage's complete solution."""
-        self.model.clear_hints()
-        hint = self.model.proto.solution_hint
-        hint.vars.extend(list(range(len(solution))))
-        hint.values.extend(list(solution))
+        hint_solution(self.model, solution)
 
     def placements(
         self, value: cp_model.CpSolverSolutionCallback | cp_model.CpSolver
@@ -485,6 +482,14 @@ def _work(present: Sequence[Presence], durations: Sequence[int]) -> Expr:
     for literal, duration in zip(present, durations, strict=True):
         total = total + literal * duration
     return total
+
+
+def hint_solution(model: cp_model.CpModel, solution: Sequence[int]) -> None:
+    """Replace `model`'s hint by a complete solution (a value for every variable, by index)."""
+    model.clear_hints()
+    hint = model.proto.solution_hint
+    hint.vars.extend(range(len(solution)))
+    hint.values.extend(solution)
 
 
 def total(terms: Iterable[Expr]) -> Expr:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from .cpsat import Expr, ShopModel, interval_end, interval_start
+from .cpsat import Expr, ShopModel, hint_solution, interval_end, interval_start
 from .dispatch import Placements
 
 _KINDS = ("window", "jobs", "machines", "critical")
@@ -72,10 +72,7 @@ class NeighbourhoodSearch:
         # Half the steps only minimise the objective: those close sooner, and so grow the neighbourhoods.
         if self.random.random() < FLOW_SHARE:
             model.minimize(self.objective * flow_weight + self.shop.flow)
-        model.clear_hints()
-        hint = model.proto.solution_hint
-        hint.vars.extend(list(range(len(incumbent.solution))))
-        hint.values.extend(list(incumbent.solution))
+        hint_solution(model, incumbent.solution)
         seconds = min(self.step_seconds, deadline - time.monotonic())
         if seconds <= 0.02:
             return None

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from .cpsat import Expr, ShopModel
+from .cpsat import Expr, ShopModel, hint_solution
 from .lns import Incumbent, NeighbourhoodSearch
 from .model import SolveProgress, SolverSettings, SolveStatus
 
@@ -150,14 +150,12 @@ def search_stage(
         ]
         _neighbourhoods(searches, shared, deadline, least=stall, stall=stall if alternate else None)
         incumbent = shared.incumbent
-        if not alternate or incumbent is None or _finished(cp_model.UNKNOWN, shared, deadline):
+        if not alternate or incumbent is None or _over(shared, deadline):
             break
         # The loops have stalled: CP-SAT's own search (tree search and its neighbourhoods) takes over again.
         model = shop.model.clone()
         model.add(objective <= incumbent.value)
-        model.clear_hints()
-        model.proto.solution_hint.vars.extend(range(len(incumbent.solution)))
-        model.proto.solution_hint.values.extend(incumbent.solution)
+        hint_solution(model, incumbent.solution)
         code = _full_model(shop, model, settings, shared, deadline, stall, stall)
     if shared.error is not None:
         raise shared.error
@@ -173,8 +171,13 @@ def search_stage(
 
 
 def _finished(code: cp_model.CpSolverStatus, shared: _Shared, deadline: float) -> bool:
-    """Whether the stage is over: proven, stopped, out of time, or nothing to improve from."""
-    if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) or shared.stop.is_set() or shared.error is not None:
+    """Whether the stage is over after a full-model run: proven by it, or over for any other reason."""
+    return code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) or _over(shared, deadline)
+
+
+def _over(shared: _Shared, deadline: float) -> bool:
+    """Stopped, failed, out of time, or nothing to improve from (none yet, or proven by the bound)."""
+    if shared.stop.is_set() or shared.error is not None:
         return True
     incumbent = shared.incumbent
     return incumbent is None or shared.bound >= incumbent.value or time.monotonic() >= deadline - 0.05
