@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -10,9 +11,11 @@ from apps.scheduling.benchmarks import parse_jssp, to_problem
 from apps.scheduling.solver import (
     Fixed,
     Objective,
+    Problem,
     QueueEntry,
     Rule,
     SetupMatrix,
+    Straddle,
     build_schedule,
     objective_values,
     rank_queue,
@@ -100,6 +103,44 @@ def test_rules_build_with_calendars_changeovers_and_frozen_work() -> None:
         assert schedule is not None, rule
         assert validate_schedule(shop, schedule) == [], rule
         assert slots(schedule)[("J3", "10")] == ("brake", 480, 540)
+
+
+def random_shop(seed: int) -> Problem:
+    """Busy machines with shifts, alternatives, changeovers, zero-minute steps and straddle rules mixed."""
+    generator = random.Random(seed)
+    shifts = tuple((day * DAY + 360, day * DAY + 840) for day in range(12))
+    machines = [machine(f"M{number}", *shifts, group="laser" if number < 2 else None) for number in range(4)]
+    jobs = []
+    for number in range(14):
+        steps = []
+        for position in range(generator.randint(1, 4)):
+            first = generator.randrange(4)
+            options = [(f"M{first}", generator.choice([0, 20, 60, 150, 300]))]
+            if generator.random() < 0.4:
+                options.append((f"M{(first + 1) % 4}", generator.randint(30, 200)))
+            steps.append(
+                op(
+                    f"{position + 1}0",
+                    *options,
+                    setup_category=generator.choice(["steel", "alu", "inox"]),
+                    straddle=generator.choice([None, Straddle.WITHIN_WINDOW]),
+                    release=generator.choice([0, 0, DAY + 100]),
+                )
+            )
+        jobs.append(chain(f"J{number}", *steps, due=generator.randint(1, 6) * DAY, weight=generator.randint(1, 5)))
+    matrix = SetupMatrix({("steel", "alu"): 45, ("alu", "steel"): 10, ("inox", "steel"): 90}, default=25)
+    return problem(machines, jobs, horizon=12 * DAY, setup_matrices={"laser": matrix})
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_rule_builds_a_valid_schedule_of_a_busy_shop(seed: int) -> None:
+    """Slots worked out before other work was added are reused only while no changeover can reach them."""
+    shop = random_shop(seed)
+    checked = check_problem(shop)
+    for rule in Rule:
+        schedule = build_schedule(checked, rule)
+        assert schedule is not None, rule
+        assert validate_schedule(shop, schedule) == [], rule
 
 
 def test_spt_and_edd_build_different_orders() -> None:

@@ -95,6 +95,12 @@ class CheckedProblem:
         befores = self.categories | {checked_machine.initial_category}
         return any(matrix.minutes(a, b) > 0 for a in befores for b in self.categories)
 
+    def longest_setup(self, machine: int) -> int:
+        """The longest changeover the machine may need between categories in use (0 without setups)."""
+        checked_machine = self.machines[machine]
+        befores = self.categories | {checked_machine.initial_category}
+        return max((checked_machine.matrix.minutes(a, b) for a in befores for b in self.categories), default=0)
+
 
 def check_problem(problem: Problem) -> CheckedProblem:
     """Validate `problem` and compute each option's time window; raise `InputError` on any fault."""

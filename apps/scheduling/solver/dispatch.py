@@ -14,6 +14,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 from .check import CheckedProblem
 from .model import Rule, Schedule, ScheduledOperation, Straddle
@@ -89,8 +90,8 @@ class _Timeline:
 
 @dataclass(slots=True)
 class _Placement:
-    version: int
-    position: int
+    position: int  # on the machine's working clock
+    end_position: int
     start: int
     end: int
 
@@ -123,7 +124,6 @@ def place_operations(
     job_dues = [job.due for job in checked.jobs] if dues is None else dues
     calendars = [machine.calendar for machine in checked.machines]
     timelines = [_Timeline([], [], []) for _ in checked.machines]
-    versions = [0] * len(checked.machines)
     remaining = remaining_work(checked)
     waiting = [len(operation.predecessors) for operation in operations]
     ready_at = [operation.release for operation in operations]
@@ -146,66 +146,105 @@ def place_operations(
         if operation.fixed is not None:
             finish(operation.index, *operation.fixed)
 
-    ready = {op.index for op in operations if op.fixed is None and not waiting[op.index]}
+    longest = [checked.longest_setup(machine) for machine in range(len(checked.machines))]
+    # Each ready operation's earliest slot on each of its machines, computed when needed: work added to a
+    # machine only ever moves a slot later, so an outdated ("stale") slot is a lower bound of the real one.
     cache: dict[tuple[int, int], _Placement | None] = {}
+    stale: set[tuple[int, int]] = set()
+    finishers: list[tuple[int, int, int]] = []  # heap of (slot end, machine, operation); old entries skipped
+    ready_on: list[set[int]] = [set() for _ in checked.machines]  # ready operations that may run on each machine
+    ready: set[int] = set()
+
+    def place(index: int, machine: int) -> _Placement | None:
+        operation = operations[index]
+        option = next(option for option in operation.options if option.machine == machine)
+        before = cache.get((index, machine))
+        placement = _place(
+            timelines[machine],
+            calendars[machine],
+            checked,
+            machine,
+            ready_at[index],
+            option.duration,
+            operation.category,
+            operation.straddle is Straddle.WITHIN_WINDOW,
+            before.position if before is not None else 0,
+        )
+        cache[(index, machine)] = placement
+        stale.discard((index, machine))
+        if placement is not None:
+            heappush(finishers, (placement.end, machine, index))
+        return placement
+
+    def make_ready(index: int) -> None:
+        ready.add(index)
+        for option in operations[index].options:
+            place(index, option.machine)
+            ready_on[option.machine].add(index)
+
+    def first_finisher() -> tuple[int, int] | None:
+        """(end, machine) of the ready operation that could finish first, the lowest machine on a tie."""
+        while finishers:
+            end, machine, index = finishers[0]
+            placement = cache[(index, machine)] if index in ready else None
+            if placement is None or placement.end != end:
+                heappop(finishers)  # placed since, or pushed again with a later end
+            elif (index, machine) in stale:
+                heappop(finishers)
+                place(index, machine)
+            else:
+                return end, machine
+        return None
+
+    for operation in operations:
+        if operation.fixed is None and not waiting[operation.index]:
+            make_ready(operation.index)
     while ready:
-        best: tuple[int, int] | None = None  # (end, machine)
-        for index in ready:
-            operation = operations[index]
-            for option in operation.options:
-                key = (index, option.machine)
-                placement = cache.get(key)
-                if placement is None or placement.version != versions[option.machine]:
-                    placement = _place(
-                        timelines[option.machine],
-                        calendars[option.machine],
-                        checked,
-                        option.machine,
-                        ready_at[index],
-                        option.duration,
-                        operation.category,
-                        operation.straddle is Straddle.WITHIN_WINDOW,
-                        versions[option.machine],
-                    )
-                    cache[key] = placement
-                if placement is not None and (best is None or (placement.end, option.machine) < best):
-                    best = (placement.end, option.machine)
+        best = first_finisher()
         if best is None:
             return None
         earliest_end, machine = best
         candidates: list[tuple[tuple[float, int, int, int], int, _Placement]] = []
-        for index in ready:
+        for index in ready_on[machine]:
             operation = operations[index]
-            for option in operation.options:
-                if option.machine != machine:
-                    continue
-                placement = cache[(index, machine)]
-                # Giffler-Thompson's conflict set: what could start before the earliest end; a zero-minute
-                # operation that defines that end belongs to it too.
-                zero = placement is not None and placement.start == placement.end == earliest_end
-                if placement is None or (placement.start >= earliest_end and not zero):
-                    continue
-                job = checked.jobs[operation.job]
-                score = priority(
-                    rule,
-                    duration=option.duration,
-                    remaining_work=remaining[index],
-                    arrival=ready_at[index],
-                    due=job_dues[operation.job],
-                    now=placement.start,
-                )
-                candidates.append(((score, -job.weight, ready_at[index], index), index, placement))
+            placement = cache[(index, machine)]
+            if placement is not None and placement.start < earliest_end and (index, machine) in stale:
+                placement = place(index, machine)
+            # Giffler-Thompson's conflict set: what could start before the earliest end; a zero-minute
+            # operation that defines that end belongs to it too.
+            zero = placement is not None and placement.start == placement.end == earliest_end
+            if placement is None or (placement.start >= earliest_end and not zero):
+                continue
+            duration = next(option.duration for option in operation.options if option.machine == machine)
+            job = checked.jobs[operation.job]
+            score = priority(
+                rule,
+                duration=duration,
+                remaining_work=remaining[index],
+                arrival=ready_at[index],
+                due=job_dues[operation.job],
+                now=placement.start,
+            )
+            candidates.append(((score, -job.weight, ready_at[index], index), index, placement))
         _, chosen, placement = min(candidates, key=lambda candidate: candidate[0])
         operation = operations[chosen]
+        ready.discard(chosen)
+        for option in operation.options:
+            ready_on[option.machine].discard(chosen)
         duration = next(option.duration for option in operation.options if option.machine == machine)
         if duration:
-            _insert(timelines[machine], placement.position, placement.position + duration, operation.category)
-            versions[machine] += 1
-        ready.discard(chosen)
+            low, high = placement.position, placement.position + duration
+            _insert(timelines[machine], low, high, operation.category)
+            margin = longest[machine]
+            for index in ready_on[machine]:
+                # A slot that ends a changeover before the new work or starts one after it is still the earliest.
+                other = cache[(index, machine)]
+                if other is not None and other.position - margin < high and low < other.end_position + margin:
+                    stale.add((index, machine))
         finish(chosen, machine, placement.start, placement.end)
         for successor in operation.successors:
             if not waiting[successor] and operations[successor].fixed is None:
-                ready.add(successor)
+                make_ready(successor)
     if len(placed) < len(operations):
         return None  # a frozen operation's predecessor chain could not be placed
     return placed
@@ -280,17 +319,20 @@ def _place(
     duration: int,
     category: str | None,
     within_window: bool,
-    version: int,
+    not_before: int = 0,
 ) -> _Placement | None:
-    """The earliest slot on the machine's working clock where the operation and both changeovers fit."""
-    lowest = calendar.position(ready)
+    """The earliest slot on the machine's working clock where the operation and both changeovers fit.
+
+    `not_before` is a position the slot cannot precede (where it was before work was added to the machine).
+    """
+    lowest = max(calendar.position(ready), not_before)
     if duration == 0:
         # Zero minutes take no machine time: the operation only marks a point in the job's flow.
         position = calendar.earliest_position(lowest, 0, within_window)
         if position is None:
             return None
         start = calendar.start_of(position)
-        return _Placement(version, position, start, start)
+        return _Placement(position, position, start, start)
     first = bisect_left(timeline.ends, lowest)
     count = len(timeline.starts)
     initial = checked.machines[machine].initial_category
@@ -299,6 +341,8 @@ def _place(
             previous_end, previous_category = timeline.ends[gap - 1], timeline.categories[gap - 1]
         else:
             previous_end, previous_category = calendar.first, initial
+        if gap < count and max(lowest, previous_end) + duration > timeline.starts[gap]:
+            continue  # too short even without changeovers (most gaps of a busy machine)
         candidate = max(lowest, previous_end + checked.setup(machine, previous_category, category))
         position = calendar.earliest_position(candidate, duration, within_window)
         if position is None:
@@ -307,5 +351,7 @@ def _place(
             after = checked.setup(machine, category, timeline.categories[gap])
             if position + duration + after > timeline.starts[gap]:
                 continue
-        return _Placement(version, position, calendar.start_of(position), calendar.finish(position, duration))
+        return _Placement(
+            position, position + duration, calendar.start_of(position), calendar.finish(position, duration)
+        )
     return None
