@@ -216,6 +216,22 @@ def test_the_benchmark_command_prints_one_json_line_for_the_shop() -> None:
     assert sorted(record["rules"]) == RULES
 
 
+def test_the_benchmark_can_plan_the_shop_with_tighter_due_dates() -> None:
+    build_tiny_shop(now=timezone.now())
+    Job.objects.filter(number="J-2").update(due_date=timezone.localdate() + timedelta(days=3))
+    as_promised = plan_for_benchmark(time_limit_seconds=1, workers=1, horizon_days=14)
+    out = StringIO()
+    call_command(
+        "benchmark_scheduler", "--shop", "demo", "--due-earlier", "168", "--time-limit", "1", "--json", stdout=out
+    )
+    tighter = json.loads(out.getvalue())
+    assert tighter["due_earlier_hours"] == 168
+    late = [figures["late_jobs"] for figures in tighter["rules"].values()]
+    assert min(late) > min(figures["late_jobs"] for figures in as_promised["rules"].values())
+    with pytest.raises(CommandError, match="due dates can only be moved earlier"):
+        call_command("benchmark_scheduler", "--shop", "demo", "--due-earlier", "-1", "--time-limit", "1", stdout=out)
+
+
 def test_the_benchmark_command_refuses_an_empty_shop() -> None:
     with pytest.raises(CommandError, match="--shop demo: no released job"):
         call_command("benchmark_scheduler", "--shop", "demo", "--time-limit", "1", stdout=StringIO())

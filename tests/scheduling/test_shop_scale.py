@@ -24,7 +24,7 @@ from apps.scheduling.solver.dispatch import build_schedule, place_operations
 from apps.scheduling.solver.parts import circuit_arcs, tardiness_lower_bound
 from apps.scheduling.solver.tuning import tune_due_dates
 
-from .shop import machine, op
+from .shop import DAY, machine, op
 
 SETUPS = {"laser": SetupMatrix(default=5)}
 TARDINESS = SolverSettings(time_limit_s=3.0, workers=1, objectives=(Objective.WEIGHTED_TARDINESS,))
@@ -60,6 +60,21 @@ def test_planning_starts_from_the_tuned_schedule_when_it_beats_every_rule() -> N
     assert result.values[Objective.WEIGHTED_TARDINESS] == 2
     assert result.rule_values[Rule.EDD][Objective.WEIGHTED_TARDINESS] == 10
     assert slots(result.schedule) == {"short": ("L1", 0, 2), "long": ("L1", 2, 12)}
+
+
+def test_planning_tunes_every_due_date_rule_and_keeps_the_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The best rule untuned is not always the best tuned, so each due-date rule gets its turn."""
+    tuned: list[tuple[Rule, int]] = []
+
+    def recorded(checked: object, rule: Rule, *args: object) -> object:
+        found = tune_due_dates(checked, rule, *args)  # type: ignore[arg-type]
+        tuned.append((rule, found.weighted_tardiness))
+        return found
+
+    monkeypatch.setattr(planning, "tune_due_dates", recorded)
+    result = solve(edd_trap(), TARDINESS)
+    assert {rule for rule, _ in tuned} == set(planning.DUE_DATE_RULES)
+    assert result.values[Objective.WEIGHTED_TARDINESS] == min(value for _, value in tuned) == 2
 
 
 def frozen_between() -> Problem:
@@ -153,7 +168,11 @@ def laser_shop(jobs: int) -> Problem:
     )
 
 
-def test_a_shop_with_too_many_changeover_arcs_is_planned_by_sub_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_shop_with_too_many_changeover_arcs_is_planned_by_sub_problems(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """With two workers two lanes of steps share the schedule; either way the result validates."""
     problem = laser_shop(12)
     checked = check_problem(problem)
     assert circuit_arcs(checked) == 2 * 12 * 12
@@ -166,11 +185,34 @@ def test_a_shop_with_too_many_changeover_arcs_is_planned_by_sub_problems(monkeyp
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parts_module.PartsSearch, "run", counted)
-    result = solve(problem, SolverSettings(time_limit_s=4.0, workers=1))
-    assert len(runs) == 1 and runs[0].steps > 0
+    result = solve(problem, SolverSettings(time_limit_s=4.0, workers=workers))
+    assert len(runs) == 1 and runs[0].steps > 0 and runs[0].lanes == workers
     assert result.schedule is not None
     assert validate_schedule(problem, result.schedule) == []
     best_rule = min(values[Objective.WEIGHTED_TARDINESS] for values in result.rule_values.values())
     assert result.values[Objective.WEIGHTED_TARDINESS] <= best_rule
     # The bound of the sub-problem path is the capacity-free one: no job is late on its own.
     assert result.best_bound == tardiness_lower_bound(checked) == 0
+
+
+def test_a_sub_problem_step_keeps_relaxed_work_within_reach_of_where_it_runs() -> None:
+    """An operation free over a month of shifts would cost the step's model two literals per shift."""
+    shifts = tuple((day * DAY + 360, day * DAY + 840) for day in range(30))
+    problem = Problem(
+        machines=(machine("L1", *shifts), machine("L2", *shifts)),
+        jobs=(Job("J", (op("10", ("L1", 60), ("L2", 90)),), due=40 * DAY, weight=1),),
+        horizon=30 * DAY,
+    )
+    checked = check_problem(problem)
+    search = parts_module.PartsSearch(problem, checked, TARDINESS)
+    reach = parts_module.REACH
+    placements = {0: (0, 15 * DAY + 400, 15 * DAY + 460)}  # day 15 on L1
+    part = check_problem(problem)
+    search._confine(part, placements, {0})
+    windows = [(option.machine, option.earliest, option.latest) for option in part.operations[0].options]
+    assert windows == [
+        (0, (15 - reach) * DAY + 360, (15 + reach) * DAY + 839),
+        (1, (15 - reach) * DAY + 360, (15 + reach) * DAY + 839),
+    ]
+    shop = ShopModel(part, problem.horizon)
+    assert len(shop.operations[0].clocks[0].start_literals) == 2 * reach  # one per shift boundary within reach

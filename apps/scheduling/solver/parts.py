@@ -8,7 +8,14 @@ machines, a time window, one machine group's window), freezes every other operat
 current machine and times (an ordinary `Problem` with `Fixed` operations, checked like any
 input), and lets CP-SAT re-plan the part with the current schedule as its hint. With most of a
 machine frozen, its circuit keeps a few arcs per operation (`ShopModel._cannot_follow`), so a
-sub-problem of a hundred operations builds and solves in a second or two.
+sub-problem of a hundred operations builds and solves in a second or two. Each relaxed operation
+may move up to `REACH` working windows (shifts) either way in one step: free over the whole
+horizon, it would cost the model two literals per window, and presolve alone would eat the step.
+
+Steps run in one lane per worker, each with a one-worker CP-SAT, from the schedule the lanes
+share. A lane's result replaces that schedule when nothing changed it meanwhile; when another lane
+did, the result's part is carried over onto the new schedule only if it improved on what it
+started from and the whole still passes the validator.
 
 The objectives are worked through in order (or as the weighted sum): a step minimises one
 objective of the part with the earlier ones held at their current values, and its schedule is
@@ -22,8 +29,10 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
@@ -33,7 +42,7 @@ from .cpsat import ShopModel, total
 from .dispatch import Placements, placements_of, schedule_from_placements
 from .errors import InputError
 from .model import Fixed, Objective, Problem, Schedule, SolveProgress, SolverSettings
-from .validate import objective_values
+from .validate import objective_values, validate_schedule
 
 logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[SolveProgress], bool | None]
@@ -42,6 +51,8 @@ ProgressCallback = Callable[[SolveProgress], bool | None]
 LARGE_CIRCUITS = 40_000
 _KINDS = ("late-jobs", "late-operations", "late-window", "window", "machines")
 STEP_SECONDS = 2.0
+# How far a relaxed operation may move in one step, in its machine's working windows (shifts) either side.
+REACH = 6
 
 
 def circuit_arcs(checked: CheckedProblem) -> int:
@@ -100,6 +111,27 @@ class PartsOutcome:
     stopped: bool
 
 
+@dataclass(slots=True)
+class _Current:
+    """The schedule the lanes share: the best so far (or as good), and how many times it changed."""
+
+    placements: Placements
+    values: Mapping[Objective, int]
+    version: int = 0
+    finished: bool = False  # the stage is over for every lane
+    stopped: bool = False  # the caller asked to stop
+
+
+@dataclass(frozen=True, slots=True)
+class _Lane:
+    """What every lane of one stage works toward: the stage's objective, the earlier ones held, its end."""
+
+    stage: Mapping[Objective, int]
+    held: Sequence[Mapping[Objective, int]]
+    deadline: float
+    bound: int | None  # the first stage's lower bound: reaching it ends the stage
+
+
 class PartsSearch:
     """The sub-problem loop; `run` improves a valid starting schedule until the deadline."""
 
@@ -113,6 +145,8 @@ class PartsSearch:
         self.steps = 0
         self.improvements = 0
         self.tally = {kind: [0, 0] for kind in _KINDS}  # steps, improving steps: logged after a run
+        self.lanes = max(1, settings.workers)
+        self._lock = threading.Lock()  # guards the shared schedule, the counters and the random generator
         self._operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
 
     def run(
@@ -123,38 +157,86 @@ class PartsSearch:
         started: float | None = None,
         bound: int = 0,
     ) -> PartsOutcome:
+        """Improve `start` until the deadline, one lane of steps per worker (each step's CP-SAT gets one)."""
         started = time.monotonic() if started is None else started
-        placements = placements_of(self.checked, start)
-        values = objective_values(self.problem, start)
+        current = _Current(placements_of(self.checked, start), objective_values(self.problem, start))
         order = self.stages()
-        stopped = False
         for number, stage in enumerate(order):
             remaining = deadline - time.monotonic()
             # Earlier objectives get most of the time; whatever they leave unused passes on.
             stage_deadline = time.monotonic() + remaining * (1.0, 0.7, 0.8)[min(len(order) - number - 1, 2)]
-            while time.monotonic() < stage_deadline - 0.1 and not stopped:
-                kind = self._choose_kind()
-                self.tally[kind][0] += 1
-                found = self._step(kind, placements, values, order[:number], stage, stage_deadline)
-                if found is None:
-                    continue
-                new_placements, new_values = found
-                if self._rank(new_values) > self._rank(values):
-                    continue
-                improved = self._rank(new_values) < self._rank(values)
-                placements, values = new_placements, new_values
-                if improved:
-                    self.improvements += 1
-                    self.tally[kind][1] += 1
-                    if progress is not None:
-                        stopped = self._report(progress, stage, values, started, bound) is False
-                if self._stage_value(order[0], values) <= bound and number == 0:
-                    break  # the first objective reached its lower bound: nothing left to gain there
-            if stopped:
+            lane = _Lane(stage, order[:number], stage_deadline, bound if number == 0 else None)
+            current.finished = False
+            with ThreadPoolExecutor(max_workers=self.lanes) as pool:
+                helpers = [pool.submit(self._lane, current, lane) for _ in range(self.lanes - 1)]
+                try:
+                    # This thread's lane reports progress: the caller's callback may use its own connections.
+                    self._lane(current, lane, progress, started)
+                finally:
+                    current.finished = True
+                    for helper in helpers:
+                        helper.result()
+            if current.stopped:
                 break
         logger.info("sub-problem search: %s steps, %s improving; by kind %s", self.steps, self.improvements, self.tally)
-        schedule = schedule_from_placements(self.checked, placements)
-        return PartsOutcome(schedule, values, self.steps, self.improvements, stopped)
+        schedule = schedule_from_placements(self.checked, current.placements)
+        return PartsOutcome(schedule, current.values, self.steps, self.improvements, current.stopped)
+
+    def _lane(
+        self,
+        current: _Current,
+        lane: _Lane,
+        progress: ProgressCallback | None = None,
+        started: float = 0.0,
+    ) -> None:
+        """Steps from the current schedule until the stage ends; lanes share it and take turns updating it."""
+        reported = self.improvements
+        while time.monotonic() < lane.deadline - 0.1 and not current.stopped and not current.finished:
+            with self._lock:
+                kind = self._choose_kind()
+                self.tally[kind][0] += 1
+                base = replace(current)
+                relaxed = self._neighbourhood(kind, base.placements, base.values)
+            found = self._step(kind, relaxed, base.placements, lane) if relaxed else None
+            with self._lock:
+                if found is not None:
+                    self._accept(kind, current, base, relaxed, found, lane)
+                values, improvements = current.values, self.improvements
+            if progress is not None and improvements > reported:
+                reported = improvements
+                if self._report(progress, lane.stage, values, started, lane.bound or 0) is False:
+                    current.stopped = True
+
+    def _accept(
+        self,
+        kind: str,
+        current: _Current,
+        base: _Current,
+        relaxed: set[int],
+        found: tuple[Placements, dict[Objective, int]],
+        lane: _Lane,
+    ) -> None:
+        """Make a step's schedule the current one if it is at least as good (called with the lock held)."""
+        placements, values = found
+        if current.version != base.version:
+            # Another lane moved the schedule while this step solved: its part is worth carrying over when
+            # it improved on what it started from, and is carried over only if the whole still validates.
+            if self._rank(values) >= self._rank(base.values):
+                return
+            placements = dict(current.placements)
+            placements.update((index, found[0][index]) for index in relaxed)
+            schedule = schedule_from_placements(self.checked, placements)
+            if validate_schedule(self.problem, schedule):
+                return
+            values = objective_values(self.problem, schedule)
+        if self._rank(values) > self._rank(current.values):
+            return
+        if self._rank(values) < self._rank(current.values):
+            self.improvements += 1
+            self.tally[kind][1] += 1
+        current.placements, current.values, current.version = placements, values, current.version + 1
+        if lane.bound is not None and self._stage_value(lane.stage, values) <= lane.bound:
+            current.finished = True  # the first objective reached its lower bound: nothing left to gain there
 
     def _choose_kind(self) -> str:
         """A kind of neighbourhood, drawn more often the more often it improved the schedule so far."""
@@ -164,41 +246,35 @@ class PartsSearch:
     # One step ----------------------------------------------------------------------------------
 
     def _step(
-        self,
-        kind: str,
-        placements: Placements,
-        values: Mapping[Objective, int],
-        held: Sequence[Mapping[Objective, int]],
-        stage: Mapping[Objective, int],
-        deadline: float,
+        self, kind: str, relaxed: set[int], placements: Placements, lane: _Lane
     ) -> tuple[Placements, dict[Objective, int]] | None:
-        relaxed = self._neighbourhood(kind, placements, values)
-        if not relaxed:
-            return None
         part = self._sub_problem(placements, relaxed)
         try:
             checked = check_problem(part)
         except InputError:
             self.size[kind] = max(10, self.size[kind] // 2)
             return None
+        self._confine(checked, placements, relaxed)
         shop = ShopModel(checked, part.horizon)
         current = schedule_from_placements(self.checked, placements)
         if shop.hint(current) is None:
             return None
         part_values = objective_values(part, current)
-        for earlier in held:
+        for earlier in lane.held:
             shop.model.add(
                 total(weight * shop.expression(objective) for objective, weight in earlier.items())
                 <= sum(weight * part_values[objective] for objective, weight in earlier.items())
             )
-        objective = total(weight * shop.expression(objective) for objective, weight in stage.items())
-        shop.model.add(objective <= sum(weight * part_values[o] for o, weight in stage.items()))
+        objective = total(weight * shop.expression(objective) for objective, weight in lane.stage.items())
+        shop.model.add(objective <= sum(weight * part_values[o] for o, weight in lane.stage.items()))
         shop.model.minimize(objective)
+        with self._lock:
+            self.steps += 1
+            seed = self.steps
         solver = cp_model.CpSolver()
-        solver.parameters.num_workers = max(1, self.settings.workers)
-        solver.parameters.random_seed = self.steps
-        solver.parameters.max_time_in_seconds = max(0.05, min(STEP_SECONDS, deadline - time.monotonic()))
-        self.steps += 1
+        solver.parameters.num_workers = 1  # the lanes are the parallelism
+        solver.parameters.random_seed = seed
+        solver.parameters.max_time_in_seconds = max(0.05, min(STEP_SECONDS, lane.deadline - time.monotonic()))
         status = solver.solve(shop.model)
         closed = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
         logger.debug(
@@ -208,7 +284,7 @@ class PartsSearch:
             solver.status_name(status),
             solver.wall_time,
             solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
-            sum(weight * part_values[o] for o, weight in stage.items()),
+            sum(weight * part_values[o] for o, weight in lane.stage.items()),
         )
         self.size[kind] = min(len(self.movable), max(10, round(self.size[kind] * (1.15 if closed else 0.8))))
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -218,6 +294,28 @@ class PartsSearch:
             if index in relaxed:
                 found[index] = placed
         return found, objective_values(self.problem, schedule_from_placements(self.checked, found))
+
+    def _confine(self, checked: CheckedProblem, placements: Placements, relaxed: set[int]) -> None:
+        """Keep each relaxed operation within `REACH` working windows of where it runs now.
+
+        An operation free over the whole horizon costs the model two literals per working window
+        it could start or end in (a month of shifts: over a hundred), and CP-SAT's presolve alone
+        then takes longer than a step may; a step moves work by hours or days, not weeks.
+        """
+        for index in relaxed:
+            machine, start, _ = placements[index]
+            calendar = checked.machines[machine].calendar
+            window = calendar.start_window(calendar.position(start))
+            low = calendar.starts[max(0, window - REACH)]
+            high = calendar.ends[min(len(calendar.starts) - 1, window + REACH)] - 1
+            operation = checked.operations[index]
+            kept = []
+            for option in operation.options:
+                earliest, latest = max(option.earliest, low), min(option.latest, high)
+                if earliest <= latest:
+                    option.earliest, option.latest = earliest, latest
+                    kept.append(option)
+            operation.options = kept
 
     def _sub_problem(self, placements: Placements, relaxed: set[int]) -> Problem:
         """The problem with every operation outside `relaxed` frozen at its current machine and times."""

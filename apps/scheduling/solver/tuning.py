@@ -25,7 +25,7 @@ PULL = (0.3, 0.6, 1.0)
 # How far an early job's virtual due date returns toward its real one per build.
 RELAX = 0.25
 # Builds in a row without a better schedule after which the tuning gives up.
-PATIENCE = 40
+PATIENCE = 20
 
 
 @dataclass(frozen=True, slots=True)
