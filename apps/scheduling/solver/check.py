@@ -88,12 +88,7 @@ class CheckedProblem:
 
     def has_setups(self, machine: int) -> bool:
         """True when some changeover on the machine can cost time, so its sequence matters."""
-        checked_machine = self.machines[machine]
-        matrix = checked_machine.matrix
-        if matrix is _NO_MATRIX or not self.categories:
-            return False
-        befores = self.categories | {checked_machine.initial_category}
-        return any(matrix.minutes(a, b) > 0 for a in befores for b in self.categories)
+        return self.machines[machine].matrix is not _NO_MATRIX and self.longest_setup(machine) > 0
 
     def longest_setup(self, machine: int) -> int:
         """The longest changeover the machine may need between categories in use (0 without setups)."""

@@ -319,7 +319,7 @@ def _place(
     duration: int,
     category: str | None,
     within_window: bool,
-    not_before: int = 0,
+    not_before: int,
 ) -> _Placement | None:
     """The earliest slot on the machine's working clock where the operation and both changeovers fit.
 

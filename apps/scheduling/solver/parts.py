@@ -146,7 +146,7 @@ class PartsSearch:
         self.improvements = 0
         self.tally = {kind: [0, 0] for kind in _KINDS}  # steps, improving steps: logged after a run
         self.lanes = max(1, settings.workers)
-        self._lock = threading.Lock()  # guards the shared schedule, the counters and the random generator
+        self._lock = threading.Lock()  # guards the shared schedule, counters, sizes and the random generator
         self._operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
 
     def run(
@@ -252,7 +252,7 @@ class PartsSearch:
         try:
             checked = check_problem(part)
         except InputError:
-            self.size[kind] = max(10, self.size[kind] // 2)
+            self._resize(kind, 0.5)
             return None
         self._confine(checked, placements, relaxed)
         shop = ShopModel(checked, part.horizon)
@@ -286,7 +286,7 @@ class PartsSearch:
             solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
             sum(weight * part_values[o] for o, weight in lane.stage.items()),
         )
-        self.size[kind] = min(len(self.movable), max(10, round(self.size[kind] * (1.15 if closed else 0.8))))
+        self._resize(kind, 1.15 if closed else 0.8)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         found = dict(placements)
@@ -294,6 +294,11 @@ class PartsSearch:
             if index in relaxed:
                 found[index] = placed
         return found, objective_values(self.problem, schedule_from_placements(self.checked, found))
+
+    def _resize(self, kind: str, factor: float) -> None:
+        """Grow a kind of neighbourhood whose parts CP-SAT closes in time, shrink one whose parts it does not."""
+        with self._lock:
+            self.size[kind] = min(len(self.movable), max(10, round(self.size[kind] * factor)))
 
     def _confine(self, checked: CheckedProblem, placements: Placements, relaxed: set[int]) -> None:
         """Keep each relaxed operation within `REACH` working windows of where it runs now.
