@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 from ortools.sat.python import cp_model
 
-from apps.scheduling.benchmarks import parse_jssp, to_problem
+from apps.scheduling.benchmarks import parse_fjsp, parse_jssp, to_problem
 from apps.scheduling.solver import Rule, build_schedule
 from apps.scheduling.solver import search as stage_search
 from apps.scheduling.solver.check import check_problem
@@ -22,10 +22,11 @@ from apps.scheduling.solver.search import (
     _leave_when_stalled,
     _loop,
     _Shared,
+    own_search_only,
     search_stage,
 )
 
-from .shop import FT06
+from .shop import FT06, TINY_FJSP
 
 STAGE = 100.0  # seconds: the watcher's rules scale with the stage
 LEAST, STALL = STAGE * FULL_SHARE, STAGE * STALL_SHARE
@@ -125,9 +126,11 @@ class Turns:
 
     def __init__(self) -> None:
         self.turns: list[tuple[str, object]] = []
+        self.least: list[object] = []  # how long each full-model turn runs before a stall may end it
 
     def full_model(self, shop: ShopModel, model: cp_model.CpModel, *args: object) -> cp_model.CpSolverStatus:
         self.turns.append(("full", model))
+        self.least.append(args[-2])
         time.sleep(0.02)
         return cp_model.FEASIBLE
 
@@ -142,6 +145,7 @@ def test_a_stage_goes_back_to_the_full_model_from_the_best_schedule_when_the_loo
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shop, incumbent = _ft06_stage()
+    monkeypatch.setattr(stage_search, "SMALL_JOB_SHOP", 0)  # ft06 would keep CP-SAT's own search
     turns = Turns()
     monkeypatch.setattr(stage_search, "_full_model", turns.full_model)
     monkeypatch.setattr(stage_search, "_neighbourhoods", turns.neighbourhoods)
@@ -166,6 +170,7 @@ def test_a_large_model_stays_with_the_loops_once_it_has_left_the_full_model(monk
     monkeypatch.setattr(stage_search, "_full_model", turns.full_model)
     monkeypatch.setattr(stage_search, "_neighbourhoods", turns.neighbourhoods)
     monkeypatch.setattr(stage_search, "LARGE_MODEL", 10)
+    monkeypatch.setattr(stage_search, "SMALL_JOB_SHOP", 0)
     settings = SolverSettings(time_limit_s=1.0, workers=2)
     search_stage(shop, shop.makespan, "makespan", settings, 0.3, None, time.monotonic(), incumbent)
     assert turns.turns == [("full", shop.model), ("loops", None)]
@@ -176,3 +181,36 @@ def test_a_stage_that_alternates_still_reaches_the_optimum() -> None:
     settings = SolverSettings(time_limit_s=3.0, workers=2)
     found = search_stage(shop, shop.makespan, "makespan", settings, 3.0, None, time.monotonic(), incumbent)
     assert found.incumbent is not None and found.incumbent.value == 55
+
+
+def test_a_small_job_shop_keeps_cp_sat_for_the_whole_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    shop, incumbent = _ft06_stage()
+    turns = Turns()
+    monkeypatch.setattr(stage_search, "_full_model", turns.full_model)
+    monkeypatch.setattr(stage_search, "_neighbourhoods", turns.neighbourhoods)
+    settings = SolverSettings(time_limit_s=1.0, workers=2)
+    search_stage(shop, shop.makespan, "makespan", settings, 0.3, None, time.monotonic(), incumbent)
+    # The stand-in returns at once: the real solve runs until the stage is over, never stopped by a stall.
+    assert turns.turns[0] == ("full", shop.model)
+    assert turns.least[0] == 0.3
+
+
+def _job_shop(jobs: int, machines: int) -> str:
+    rows = [" ".join(f"{(j + k) % machines} {1 + (j * k) % 9}" for k in range(machines)) for j in range(jobs)]
+    return "\n".join([f"{jobs} {machines}", *rows])
+
+
+@pytest.mark.parametrize(
+    ("instance", "alone"),
+    [
+        (to_problem(parse_jssp(FT06, "ft06")), True),
+        (to_problem(parse_jssp(_job_shop(15, 15), "15x15")), True),
+        (to_problem(parse_jssp(_job_shop(15, 10), "15x10")), True),
+        (to_problem(parse_jssp(_job_shop(16, 15), "16x15")), False),  # 240 operations
+        (to_problem(parse_jssp(_job_shop(20, 10), "20x10")), False),  # two jobs a machine
+        (to_problem(parse_fjsp(TINY_FJSP, "tiny")), False),  # most operations have two machines
+    ],
+    ids=["ft06", "15x15", "15x10", "16x15", "20x10", "flexible"],
+)
+def test_which_shops_keep_cp_sat_alone(instance: object, alone: bool) -> None:
+    assert own_search_only(check_problem(instance)) is alone  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from apps.scheduling.solver import (
@@ -18,13 +20,14 @@ from apps.scheduling.solver import (
     validate_schedule,
 )
 from apps.scheduling.solver import parts as parts_module
+from apps.scheduling.solver import tuning as tuning_module
 from apps.scheduling.solver.check import check_problem
 from apps.scheduling.solver.cpsat import ShopModel
 from apps.scheduling.solver.dispatch import build_schedule, place_operations
 from apps.scheduling.solver.parts import circuit_arcs, tardiness_lower_bound
 from apps.scheduling.solver.tuning import tune_due_dates
 
-from .shop import DAY, machine, op
+from .shop import DAY, chain, machine, op
 
 SETUPS = {"laser": SetupMatrix(default=5)}
 TARDINESS = SolverSettings(time_limit_s=3.0, workers=1, objectives=(Objective.WEIGHTED_TARDINESS,))
@@ -53,6 +56,32 @@ def test_due_date_tuning_pulls_the_late_job_forward() -> None:
     tuned = tune_due_dates(checked, Rule.EDD, start, deadline=float("inf"))
     assert tuned.weighted_tardiness == 2
     assert sorted(tuned.placements.values()) == [(0, 0, 2), (0, 2, 12)]
+
+
+def test_due_date_tuning_starts_again_from_the_best_dates_when_it_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After STALL builds without a better schedule the next build starts from the best one's virtual dates.
+
+    In the best schedule of the trap the short job is on time, so a build from the best dates
+    relaxes its virtual date exactly as the build right after the best did (relaxing draws nothing).
+    """
+    checked = check_problem(edd_trap())
+    start = place_operations(checked, Rule.EDD)
+    assert start is not None
+    built: list[tuple[list[int | None], int]] = []
+    original = tuning_module.place_operations
+
+    def spy(checked_: object, rule: Rule, due: list[int | None]) -> object:
+        placements = original(checked_, rule, due)  # type: ignore[arg-type]
+        built.append((list(due), tuning_module.weighted_tardiness(checked, placements)[0]))  # type: ignore[arg-type]
+        return placements
+
+    monkeypatch.setattr(tuning_module, "place_operations", spy)
+    tuned = tune_due_dates(checked, Rule.EDD, start, deadline=float("inf"))
+    best = next(number for number, (_, value) in enumerate(built, start=1) if value == tuned.weighted_tardiness == 2)
+    assert tuned.builds == len(built) == best + tuning_module.PATIENCE  # it gives up on its own
+    short = 1
+    after_best = built[best][0][short]
+    assert [built[best + k * tuning_module.STALL][0][short] for k in range(1, 4)] == [after_best] * 3
 
 
 def test_planning_starts_from_the_tuned_schedule_when_it_beats_every_rule() -> None:
@@ -216,3 +245,31 @@ def test_a_sub_problem_step_keeps_relaxed_work_within_reach_of_where_it_runs() -
     ]
     shop = ShopModel(part, problem.horizon)
     assert len(shop.operations[0].clocks[0].start_literals) == 2 * reach  # one per shift boundary within reach
+
+
+def test_a_step_that_cannot_make_a_late_job_earlier_still_pulls_its_relaxed_work_forward() -> None:
+    """The late job's last operation waits behind frozen work: its first can still go ahead of work with time.
+
+    Both orders on M1 are optimal for the part (the late job ends at 110 either way); the step
+    returns the one with the late job first, so that a later step which frees the second operation
+    finds the first already out of the way.
+    """
+    problem = Problem(
+        machines=(machine("M1"), machine("M2")),
+        jobs=(
+            chain("late", op("10", ("M1", 10)), op("20", ("M2", 10)), due=15, weight=5),
+            Job("frozen", (op("10", ("M2", 100)),), due=1_000, weight=1),
+            Job("early", (op("10", ("M1", 50)),), due=1_000, weight=1),
+        ),
+        horizon=1_000,
+    )
+    checked = check_problem(problem)
+    search = parts_module.PartsSearch(problem, checked, TARDINESS)
+    placements = {0: (0, 50, 60), 1: (1, 100, 110), 2: (1, 0, 100), 3: (0, 0, 50)}
+    lane = parts_module._Lane({Objective.WEIGHTED_TARDINESS: 1}, (), time.monotonic() + 5, None)
+    found = search._step("late-operations", {0, 3}, placements, lane)
+    assert found is not None
+    moved, values = found
+    assert values[Objective.WEIGHTED_TARDINESS] == 5 * 95
+    assert moved[0] == (0, 0, 10) and moved[3] == (0, 10, 60)
+    assert moved[1] == (1, 100, 110) and moved[2] == (1, 0, 100)

@@ -38,10 +38,11 @@ from dataclasses import dataclass, replace
 from ortools.sat.python import cp_model
 
 from .check import CheckedProblem, check_problem
-from .cpsat import ShopModel, total
+from .cpsat import Expr, ShopModel, hint_solution, total
 from .dispatch import Placements, placements_of, schedule_from_placements
 from .errors import InputError
 from .model import Fixed, Objective, Problem, Schedule, SolveProgress, SolverSettings
+from .tuning import weighted_tardiness
 from .validate import objective_values, validate_schedule
 
 logger = logging.getLogger(__name__)
@@ -64,12 +65,10 @@ def circuit_arcs(checked: CheckedProblem) -> int:
     return sum(count * count for machine, count in enumerate(candidates) if checked.has_setups(machine))
 
 
-def tardiness_lower_bound(checked: CheckedProblem) -> int:
-    """Weighted tardiness no schedule can avoid: each job's last operations at their earliest, on any machine."""
-    bound = 0
+def earliest_completions(checked: CheckedProblem) -> list[int]:
+    """Each job's earliest possible end, capacity aside: its operations at their earliest, on any machine."""
+    completions = []
     for job in checked.jobs:
-        if job.due is None or not job.weight:
-            continue
         completion = 0
         for index in job.operations:
             operation = checked.operations[index]
@@ -85,8 +84,17 @@ def tardiness_lower_bound(checked: CheckedProblem) -> int:
                     for option in operation.options
                 ),
             )
-        bound += job.weight * max(0, completion - job.due)
-    return bound
+        completions.append(completion)
+    return completions
+
+
+def tardiness_lower_bound(checked: CheckedProblem) -> int:
+    """Weighted tardiness no schedule can avoid: each job's earliest possible end against its due date."""
+    return sum(
+        job.weight * max(0, completion - job.due)
+        for job, completion in zip(checked.jobs, earliest_completions(checked), strict=True)
+        if job.due is not None and job.weight
+    )
 
 
 def makespan_lower_bound(checked: CheckedProblem) -> int:
@@ -148,6 +156,7 @@ class PartsSearch:
         self.lanes = max(1, settings.workers)
         self._lock = threading.Lock()  # guards the shared schedule, counters, sizes and the random generator
         self._operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
+        self._earliest = earliest_completions(checked)
 
     def run(
         self,
@@ -289,11 +298,52 @@ class PartsSearch:
         self._resize(kind, 1.15 if closed else 0.8)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
+        solution = shop.placements(solver)
+        if status == cp_model.OPTIMAL:
+            solution = self._pull_late_work(shop, solver, objective, relaxed, placements, lane) or solution
         found = dict(placements)
-        for index, placed in shop.placements(solver).items():
+        for index, placed in solution.items():
             if index in relaxed:
                 found[index] = placed
         return found, objective_values(self.problem, schedule_from_placements(self.checked, found))
+
+    def _pull_late_work(
+        self,
+        shop: ShopModel,
+        solver: cp_model.CpSolver,
+        objective: Expr,
+        relaxed: set[int],
+        placements: Placements,
+        lane: _Lane,
+    ) -> dict[int, tuple[int, int, int]] | None:
+        """With the part's objective held at its optimum, move the late jobs' relaxed work as early as it goes.
+
+        A late job is often held up by frozen work after the part: its relaxed operations can end
+        earlier without its completion changing, and CP-SAT returns the start as an optimum just as
+        good. Pulling them forward (the heavier the job, the harder) moves the schedule along that
+        plateau, toward where a later step can free the rest of the chain.
+        """
+        if Objective.WEIGHTED_TARDINESS not in lane.stage:
+            return None
+        checked = self.checked
+        lateness = weighted_tardiness(checked, placements)[1]
+        pulled = [
+            index
+            for index in relaxed
+            if lateness[checked.operations[index].job] and checked.jobs[checked.operations[index].job].weight
+        ]
+        remaining = min(STEP_SECONDS - solver.wall_time, lane.deadline - time.monotonic())
+        if not pulled or remaining < 0.05:
+            return None
+        shop.model.add(objective <= round(solver.objective_value))
+        hint_solution(shop.model, list(solver.response_proto.solution))
+        shop.model.minimize(
+            total(checked.jobs[checked.operations[index].job].weight * shop.operations[index].end for index in pulled)
+        )
+        solver.parameters.max_time_in_seconds = remaining
+        if solver.solve(shop.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        return shop.placements(solver)
 
     def _resize(self, kind: str, factor: float) -> None:
         """Grow a kind of neighbourhood whose parts CP-SAT closes in time, shrink one whose parts it does not."""
@@ -404,14 +454,19 @@ class PartsSearch:
         return relaxed
 
     def _late_job(self, placements: Placements) -> int | None:
-        """A late job, drawn with a chance proportional to its weighted lateness."""
+        """A late job that could end earlier, drawn with a chance proportional to the weighted lateness it could save.
+
+        A job already at its earliest possible end is late whatever the rest of the shop does: a step
+        around it cannot gain anything.
+        """
         late = []
+        lateness = weighted_tardiness(self.checked, placements)[1]
         for number, job in enumerate(self.checked.jobs):
-            if job.due is None or not job.weight:
+            if not lateness[number] or not job.weight:
                 continue
-            completion = max(placements[index][2] for index in job.operations)
-            if completion > job.due:
-                late.append((job.weight * (completion - job.due), number))
+            avoidable = lateness[number] - max(0, self._earliest[number] - (job.due or 0))
+            if avoidable > 0:
+                late.append((job.weight * avoidable, number))
         if not late:
             return None
         return self.random.choices(late, weights=[value for value, _ in late])[0][1]

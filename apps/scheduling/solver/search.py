@@ -10,7 +10,11 @@ with the objective bounded by it), and so on until the time is up. The two searc
 different places: on 15x15 Taillard instances the loops stalled for the last 40 s of a minute
 where CP-SAT's own search kept improving, and on 20x15 ones the loops improve long after CP-SAT
 stalls (docs/benchmarks.md). On a model too large to presolve again quickly (LARGE_MODEL) the
-loops keep the rest of the stage.
+loops keep the rest of the stage. On a small, square job shop (at most SMALL_JOB_SHOP operations, at
+most SQUARE jobs a machine, hardly any operation with a choice of machine: 10x10, 15x10, 15x15) CP-SAT
+keeps the whole stage: there its own search ends level with or ahead of the turns, which lost up to
+26 units to the plain model and proved fewer optima; with more jobs a machine (20x10, 20x5) the loops
+gain (docs/benchmarks.md).
 CP-SAT releases the GIL while it searches, so the loops really run in parallel. Every improving
 solution goes to the progress callback, which can stop the stage by returning False or raising
 (the exception is re-raised here, in the caller's thread).
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from .check import CheckedProblem
 from .cpsat import Expr, ShopModel, hint_solution
 from .lns import Incumbent, NeighbourhoodSearch
 from .model import SolveProgress, SolverSettings, SolveStatus
@@ -37,6 +42,9 @@ FULL_SHARE = 0.3  # of the stage, at least
 STALL_SHARE = 0.1  # of the stage without a better schedule: on to the other search
 FULL_MIN_SECONDS = 1.0
 LARGE_MODEL = 20_000  # constraints
+SMALL_JOB_SHOP = 225  # operations (15x15)
+SQUARE = 1.5  # jobs a machine (15x10)
+JOB_SHOP_OPTIONS = 1.25  # machines an operation may run on, on average: Hurink's edata has 1.13-1.21
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -138,7 +146,7 @@ def search_stage(
     if start is not None:
         shared.offer(start)
     stall = seconds * STALL_SHARE
-    least = max(FULL_MIN_SECONDS, seconds * FULL_SHARE)
+    least = seconds if own_search_only(shop.checked) else max(FULL_MIN_SECONDS, seconds * FULL_SHARE)
     # Going back to the full model means presolving it again: only worth it on models that presolve quickly.
     alternate = len(shop.model.proto.constraints) <= LARGE_MODEL
     code = _full_model(shop, shop.model, settings, shared, deadline, least, stall)
@@ -168,6 +176,14 @@ def search_stage(
     optimal = code == cp_model.OPTIMAL or (bound is not None and bound >= incumbent.value)
     status = SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
     return StageSearch(status, incumbent, bound, shared.stop.is_set(), wall)
+
+
+def own_search_only(checked: CheckedProblem) -> bool:
+    """Whether CP-SAT's own search keeps the whole stage: a small, square job shop (see the module's notes)."""
+    free = [operation for operation in checked.operations if operation.fixed is None]
+    if not free or len(free) > SMALL_JOB_SHOP or len(checked.jobs) > SQUARE * len(checked.machines):
+        return False
+    return sum(len(operation.options) for operation in free) <= JOB_SHOP_OPTIONS * len(free)
 
 
 def _finished(code: cp_model.CpSolverStatus, shared: _Shared, deadline: float) -> bool:
