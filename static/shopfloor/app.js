@@ -25,6 +25,8 @@ const state = {
   queue: null,
   reasons: null,
   prompts: [],
+  // Stops answered from this page: an older read (the worker's offline copy) must not ask again.
+  answeredPrompts: new Set(),
   items: [],
   online: navigator.onLine,
   view: { name: "home" },
@@ -112,6 +114,12 @@ async function getJSON(path, snapshot) {
     }
     if (!response.ok) throw new Error(String(response.status));
     const data = await response.json();
+    if (response.headers.has("X-Offline-Copy")) {
+      // The service worker's last copy: the outbox's, which also keeps the answers of actions, is
+      // at least as new.
+      const stored = snapshot ? await outbox.storedSnapshot(snapshot) : undefined;
+      return stored === undefined ? data : stored;
+    }
     if (snapshot) await outbox.rememberSnapshot(snapshot, data);
     return data;
   } catch (error) {
@@ -202,6 +210,9 @@ async function flush() {
     flushing = null;
     await refreshItems();
     if (state.sentSinceRefresh) {
+      // The answers are kept and the header says all is sent: the screen says so too at once, not only
+      // after the reads below (several requests on shop Wi-Fi).
+      render();
       // The server's answers changed the queue (a start, a completion, other machines).
       state.sentSinceRefresh = false;
       await refreshAll();
@@ -218,10 +229,11 @@ async function onResult(result) {
     if (data && data.user && "attendance" in data) {
       // Kept as the offline copy too: a failed read of me/ must not bring back the machines of before.
       state.me = data;
+      meAnswers += 1;
       await outbox.rememberSnapshot("me", data);
     } else if (data && data.job && data.id) showInQueue(await outbox.rememberOperation(data));
     if (item.action === "issue") notice(t("Issue sent. A supervisor will look at it."), "ok");
-    if (item.action === "downtime-reason") state.prompts = state.prompts.filter((p) => p.id !== item.prompt);
+    if (item.action === "downtime-reason") state.answeredPrompts.add(item.prompt);
   } else if (result.error.code === "short" && state.interactive.has(item.key)) {
     const body = item.body;
     if (window.confirm(t("Only %(good)s of %(qty)s parts are good. Complete short?", { good: body.total, qty: body.quantity }))) {
@@ -379,7 +391,8 @@ function reasonPicker(onPick) {
 function renderPrompts() {
   const box = $("#prompts");
   // A stop answered offline is still open on the server until the answer is sent: not asked twice.
-  const answered = new Set(state.items.filter((item) => item.action === "downtime-reason").map((item) => item.prompt));
+  const answered = new Set(state.answeredPrompts);
+  for (const item of state.items) if (item.action === "downtime-reason") answered.add(item.prompt);
   box.replaceChildren(
     ...state.prompts.filter((prompt) => !answered.has(prompt.id)).map((prompt) =>
       h(
@@ -413,14 +426,19 @@ function go(view, path) {
   window.scrollTo(0, 0);
 }
 
+let rendered = 0;
+
+// Views read the server, so two renders can finish out of order: only the one started last is drawn
+// (it read after the other and knows at least as much).
 function render() {
   renderHeader();
   const main = $("#view");
   const view = state.view;
+  const ticket = ++rendered;
   main.dataset.view = view.name;
   const builders = { home: homeView, operation: operationView, job: jobView, scan: scanView, issue: issueView, machines: machinesView };
   Promise.resolve((builders[view.name] || homeView)(view)).then((content) => {
-    if (state.view === view) main.replaceChildren(...[content].flat());
+    if (state.view === view && ticket === rendered) main.replaceChildren(...[content].flat());
   });
   document.querySelectorAll("#tabs [data-tab]").forEach((tab) => {
     tab.setAttribute("aria-current", tab.dataset.tab === view.name ? "page" : "false");
@@ -506,10 +524,16 @@ function queueSection() {
     section.append(h("p", { className: "muted" }, t("Loading…")));
     return section;
   }
-  if (!state.queue.work_centers.length) section.append(h("p", { className: "muted" }, t("No machines, no queue.")));
-  for (const center of state.queue.work_centers) {
+  // The queue's read can be older than the machines the operator is on (changed offline, or the
+  // network dropped right after the change): theirs are drawn, one not read yet says so.
+  const read = new Map(state.queue.work_centers.map((center) => [center.id, center]));
+  const me = effectiveMe();
+  const centers = me && me.attendance ? me.attendance.work_centers.map((wc) => read.get(wc.id) || { ...wc, entries: null }) : [];
+  if (!centers.length) section.append(h("p", { className: "muted" }, t("No machines, no queue.")));
+  for (const center of centers) {
     const list = h("ol", { className: "entries" });
-    for (const entry of center.entries) {
+    if (!center.entries) list.append(h("li", { className: "muted" }, t("Not read yet: the queue comes when the phone is online.")));
+    for (const entry of center.entries || []) {
       const op = outbox.withPending(entry, state.items);
       const blocked = waitingFor(op);
       list.append(
@@ -545,7 +569,7 @@ function queueSection() {
         ),
       );
     }
-    if (!center.entries.length) list.append(h("li", { className: "muted" }, t("Nothing queued.")));
+    if (center.entries && !center.entries.length) list.append(h("li", { className: "muted" }, t("Nothing queued.")));
     section.append(
       h(
         "div",
@@ -961,9 +985,15 @@ function issueView(view) {
 
 // --- start-up ------------------------------------------------------------------------------------
 
+// Answers of actions that said who is clocked in where (clock in or out, change of machines).
+let meAnswers = 0;
+
 async function refreshAll() {
+  const answersBefore = meAnswers;
   try {
-    state.me = await getJSON("me/", "me");
+    const me = await getJSON("me/", "me");
+    // A read sent before such an answer came may tell of the machines before it: the answer stays.
+    if (meAnswers === answersBefore) state.me = me;
   } catch {
     // Nothing cached yet and no network: the header says offline and the next tick retries.
   }

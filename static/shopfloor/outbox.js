@@ -145,7 +145,9 @@ export async function send(item) {
 let replaying = null;
 
 // Sends the queue in order with the keys the items were stored with. Stops at the first network
-// failure so that later actions never overtake an earlier one.
+// failure so that later actions never overtake an earlier one. Each answer is handled before the
+// next item goes: the screen must keep an action's answer before it stops drawing the action as
+// pending, or a read answered late would bring back the operation as it was.
 export function replay(onResult) {
   if (replaying) return replaying;
   replaying = (async () => {
@@ -153,7 +155,7 @@ export function replay(onResult) {
       for (const item of await pending()) {
         const result = await send(item);
         if (result.status === "offline") return false;
-        onResult(result);
+        await onResult(result);
       }
       return true;
     } finally {

@@ -64,6 +64,14 @@ self.addEventListener("message", (event) => {
   }
 });
 
+// An API read answered from the cache says so: the page may know something newer (an action's
+// answer, a later read) and must not let this copy undo it.
+function markedOfflineCopy(cached) {
+  const headers = new Headers(cached.headers);
+  headers.set("X-Offline-Copy", "1");
+  return new Response(cached.body, { status: cached.status, statusText: cached.statusText, headers });
+}
+
 async function networkFirst(request, cacheName, fallbackUrl) {
   const cache = await caches.open(cacheName);
   try {
@@ -72,6 +80,7 @@ async function networkFirst(request, cacheName, fallbackUrl) {
     return response;
   } catch (error) {
     const cached = (await cache.match(request)) || (fallbackUrl && (await caches.match(fallbackUrl)));
+    if (cached && cacheName === API_CACHE) return markedOfflineCopy(cached);
     if (cached) return cached;
     if (request.mode === "navigate") throw error;
     return new Response(JSON.stringify({ detail: "offline", code: "offline" }), {

@@ -654,3 +654,117 @@ def test_an_older_read_answered_late_does_not_undo_a_report(
     op.refresh_from_db()
     assert (op.quantity_good, op.quantity_scrap) == (3, 0)
     assert_no_problems(page, caplog)
+
+
+def test_the_card_stops_saying_waiting_to_send_as_soon_as_the_answer_is_in(
+    phone_without_worker: Page, shop_floor: FloorShop, artifacts_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After its actions are answered the app reads who is clocked in, the reasons, the queue and the
+    prompts again (four requests on shop Wi-Fi). Meanwhile the header says all is sent: the operation's
+    card must say so too, not wait for those reads to draw the answer it already has (nor for the
+    machine's live socket, silent here, to set off a redraw)."""
+    page, op = phone_without_worker, shop_floor.cuts[0]
+    page.route_web_socket(re.compile(r"/ws/machines/"), lambda socket: None)
+    clock_in(page, shop_floor.laser)
+    queue_entry(page, shop_floor.laser, op).click()
+    card = start_and_finish_setup(page, op)
+    me, pause = re.compile(r"/api/v1/shopfloor/me/$"), re.compile(rf"/api/v1/shopfloor/operations/{op.pk}/pause/$")
+    held: dict[str, list[Route]] = {"me": [], "pause": []}
+
+    def hold(kind: str) -> Callable[[Route], None]:
+        return lambda route: held[kind].append(route)
+
+    page.route(me, hold("me"))
+    page.route(pause, hold("pause"))
+    page.locator("[data-action=pause]").click()
+    sheet = page.locator("dialog.sheet")
+    sheet.locator("summary", has_text=re.compile(r"^Waiting$")).click()
+    sheet.get_by_role("button", name="Waiting for material", exact=True).click()
+    # The pause is drawn as waiting to send while its request waits, then it goes.
+    expect(card.locator(".tag.wait")).to_have_text("waiting to send")
+    assert len(held["pause"]) == 1
+    page.unroute(pause)
+    held["pause"][0].continue_()
+    all_sent(page)
+    expect(card.locator("#op-status")).to_have_text("Paused")
+    expect(card.locator(".tag.wait")).to_have_count(0)
+    assert held["me"], "the reads after the answer should still be waiting"
+    shot(page, artifacts_dir, "19-answered-before-the-reads")
+    page.unroute(me)
+    expect_actions(page, "resume", "report", "complete")
+    assert_no_problems(page, caplog)
+
+
+def answered_then_offline(page: Page, action: re.Pattern[str]) -> None:
+    """The next request to `action` reaches the server and is answered, but the network drops before
+    the answer arrives: the reads the app makes after it get the service worker's older copies."""
+
+    def answer_then_drop(route: Route) -> None:
+        response = route.fetch()
+        page.context.set_offline(True)
+        route.fulfill(response=response)
+
+    page.route(action, answer_then_drop, times=1)
+
+
+def worker_keeps_reads(page: Page) -> None:
+    """The service worker controls the page and has kept an online copy of each of the app's reads."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    next_refresh(page)
+
+
+def test_the_worker_s_older_copy_does_not_undo_a_change_of_machines(
+    phone: Page, shop_floor: FloorShop, artifacts_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Offline the service worker answers me/ with its last copy, read before the change: the app
+    keeps the change's own answer (the header, the queue and the live sockets follow it)."""
+    page, laser, brake = phone, shop_floor.laser, shop_floor.brake
+    page.clock.install()
+    clock_in(page, laser)
+    worker_keeps_reads(page)
+    answered_then_offline(page, re.compile(r"/api/v1/shopfloor/machines/$"))
+    page.get_by_role("button", name="Change machines").click()
+    page.locator("label.check", has_text=laser.code).locator("input").uncheck()
+    page.locator("label.check", has_text=brake.code).locator("input").check()
+    page.get_by_role("button", name="Save machines").click()
+    all_sent(page)
+    expect(page.locator("#clock-state")).to_contain_text(brake.code)
+    # Two refreshes offline: each reads me/ from the worker before it asks for the prompts.
+    next_refresh(page)
+    next_refresh(page)
+    page.get_by_role("link", name="Queue").click()
+    expect(page.locator(f'.machine-queue[data-work-center="{brake.pk}"]')).to_be_visible()
+    expect(page.locator("#clock-state")).to_contain_text(brake.code)
+    expect(page.locator("#clock-state")).not_to_contain_text(laser.code)
+    expect(page.locator(f'.machine-queue[data-work-center="{laser.pk}"]')).to_have_count(0)
+    shot(page, artifacts_dir, "20-machines-changed-then-offline")
+    page.context.set_offline(False)
+    assert_no_problems(page, caplog)
+
+
+def test_the_worker_s_older_copy_does_not_ask_again_for_an_answered_stop(
+    phone: Page, shop_floor: FloorShop, caplog: pytest.LogCaptureFixture
+) -> None:
+    from apps.machines.models import MachineStateInterval
+
+    page = phone
+    page.clock.install()
+    clock_in(page, shop_floor.laser)
+    down_at = datetime.now(ZoneInfo("UTC")).replace(microsecond=0)
+    machine_goes_down(shop_floor.laser, running_since=down_at - timedelta(minutes=7), down_at=down_at)
+    stop = MachineStateInterval.objects.get(work_center=shop_floor.laser, ended_at__isnull=True)
+    worker_keeps_reads(page)
+    prompt = page.locator(f'#prompts .prompt[data-prompt="{stop.pk}"]')
+    expect(prompt).to_have_count(1)
+
+    answered_then_offline(page, re.compile(rf"/api/v1/shopfloor/downtime-prompts/{stop.pk}/reason/$"))
+    prompt.locator("summary", has_text=re.compile(r"^Waiting$")).click()
+    prompt.get_by_role("button", name="Waiting for material", exact=True).click()
+    all_sent(page)
+    next_refresh(page)
+    next_refresh(page)
+    expect(page.locator("#prompts .prompt")).to_have_count(0)
+    stop.refresh_from_db()
+    assert stop.reason_id == shop_floor.waiting_for_material.pk
+    page.context.set_offline(False)
+    assert_no_problems(page, caplog)
