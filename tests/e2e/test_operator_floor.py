@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -215,6 +216,16 @@ def clock_in(page: Page, *machines: Any) -> None:
     all_sent(page)
     for machine in machines:
         expect(page.locator(f'.machine-queue[data-work-center="{machine.pk}"]')).to_be_visible()
+
+
+def wait_until(page: Page, check: Callable[[], bool], what: str, timeout_ms: int = ACTION_TIMEOUT_MS) -> float:
+    """Wait (bounded) for `check`, letting the page's events (routes, sockets) through; returns the
+    seconds it took."""
+    start = time.monotonic()
+    while not check():
+        assert (time.monotonic() - start) * 1000 < timeout_ms, f"not within {timeout_ms} ms: {what}"
+        page.wait_for_timeout(50)
+    return time.monotonic() - start
 
 
 def queue_entry(page: Page, machine: Any, operation: Any) -> Locator:
@@ -625,10 +636,7 @@ def test_an_older_read_answered_late_does_not_undo_a_report(
     sheet.get_by_role("button", name="Report", exact=True).click()
     all_sent(page)
     # Two reads of the operation wait: the one sent with the report, and the one after its answer.
-    for _attempt in range(100):
-        if len(held) >= 2:
-            break
-        page.wait_for_timeout(50)
+    wait_until(page, lambda: len(held) >= 2, "the two reads of the operation")
     assert len(held) == 2, held
     with page.expect_event("requestfinished"):
         held[0].fulfill(json=before)
@@ -682,7 +690,7 @@ def test_the_card_stops_saying_waiting_to_send_as_soon_as_the_answer_is_in(
     sheet.get_by_role("button", name="Waiting for material", exact=True).click()
     # The pause is drawn as waiting to send while its request waits, then it goes.
     expect(card.locator(".tag.wait")).to_have_text("waiting to send")
-    assert len(held["pause"]) == 1
+    wait_until(page, lambda: len(held["pause"]) == 1, "the pause on its way")
     page.unroute(pause)
     held["pause"][0].continue_()
     all_sent(page)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,6 +35,7 @@ from .test_operator_floor import (
     queue_entry,
     settle,
     start_and_finish_setup,
+    wait_until,
 )
 from .test_operator_pwa import all_sent, while_server_is_quiet
 
@@ -169,15 +170,6 @@ def watch_sockets(page: Page) -> Sockets:
     return sockets
 
 
-def wait_until(page: Page, check: Callable[[], bool], what: str, timeout_ms: int = PUSH_WITHIN_MS) -> float:
-    """Wait (bounded) for `check`, letting the page's events through; returns the seconds it took."""
-    start = time.monotonic()
-    while not check():
-        assert (time.monotonic() - start) * 1000 < timeout_ms, f"not within {timeout_ms} ms: {what}"
-        page.wait_for_timeout(50)
-    return time.monotonic() - start
-
-
 @pytest.fixture
 def live_phone(
     browser: Browser,
@@ -219,7 +211,7 @@ def test_a_stop_prompts_the_operator_at_once_over_the_live_socket(
     sockets = watch_sockets(page)
     clock_in(page, shop_floor.laser)
     page.evaluate(f"() => window.shopfloor.refreshEvery({HOUR_MS})")
-    wait_until(page, lambda: len(sockets.open_to(shop_floor.laser)) == 1, "the laser's live socket")
+    wait_until(page, lambda: len(sockets.open_to(shop_floor.laser)) == 1, "the laser's live socket", PUSH_WITHIN_MS)
     expect(page.locator("#prompts .prompt")).to_have_count(0)
 
     prompt = stop_is_prompted(page, shop_floor.laser, running_minutes=7)
@@ -246,14 +238,14 @@ def test_the_app_follows_the_machines_it_is_clocked_in_to(
     laser, brake = shop_floor.laser, shop_floor.brake
     clock_in(page, laser)
     page.evaluate(f"() => window.shopfloor.refreshEvery({HOUR_MS})")
-    wait_until(page, lambda: len(sockets.open_to(laser)) == 1, "the laser's live socket")
+    wait_until(page, lambda: len(sockets.open_to(laser)) == 1, "the laser's live socket", PUSH_WITHIN_MS)
 
     # The server goes away (a restart): the app connects again on its own, within its first back-off.
     dropped = sockets.open_to(laser)[0]
     dropped.closed = True
     dropped.server_side.close(code=1012, reason="restart")
     dropped.page_side.close(code=1012, reason="restart")
-    wait_until(page, lambda: len(sockets.to(laser)) == 2, "the laser's socket again")
+    wait_until(page, lambda: len(sockets.to(laser)) == 2, "the laser's socket again", PUSH_WITHIN_MS)
 
     page.get_by_role("button", name="Change machines").click()
     page.locator("label.check", has_text=laser.code).locator("input").uncheck()
@@ -262,16 +254,16 @@ def test_the_app_follows_the_machines_it_is_clocked_in_to(
         page.get_by_role("button", name="Save machines").click()
     all_sent(page)
     expect(page.locator("#clock-state")).to_contain_text(brake.code)
-    wait_until(page, lambda: len(sockets.open_to(brake)) == 1, "the brake's live socket")
-    wait_until(page, lambda: sockets.open_to(laser) == [], "the laser's socket closed")
+    wait_until(page, lambda: len(sockets.open_to(brake)) == 1, "the brake's live socket", PUSH_WITHIN_MS)
+    wait_until(page, lambda: sockets.open_to(laser) == [], "the laser's socket closed", PUSH_WITHIN_MS)
 
     page.context.set_offline(True)
-    wait_until(page, lambda: sockets.open_to(brake) == [], "no socket offline")
+    wait_until(page, lambda: sockets.open_to(brake) == [], "no socket offline", PUSH_WITHIN_MS)
     page.wait_for_timeout(1_500)
     assert [socket.closed for socket in sockets.to(brake)] == [True]
 
     page.context.set_offline(False)
-    wait_until(page, lambda: len(sockets.open_to(brake)) == 1, "the brake's socket back online")
+    wait_until(page, lambda: len(sockets.open_to(brake)) == 1, "the brake's socket back online", PUSH_WITHIN_MS)
     stop_is_prompted(page, brake, running_minutes=4)
     assert len(sockets.to(laser)) == 2
     assert_no_problems(page, caplog)
@@ -331,7 +323,7 @@ def test_a_replayed_answer_does_not_bring_back_an_older_copy(
     sheet.get_by_role("button", name="Report", exact=True).click()
     # The phone's guess while the report waits: its copy plus the 2 it sent.
     expect(card.locator(".tag.wait")).to_have_text("waiting to send")
-    wait_until(page, lambda: stored_copy(page, op)["quantity_good"] == 5, "the newer copy read", 10_000)
+    wait_until(page, lambda: stored_copy(page, op)["quantity_good"] == 5, "the newer copy read")
     all_sent(page, timeout=15_000)
     assert seen == {"lost": 1, "replayed": 1}
     settle(page)
