@@ -390,7 +390,8 @@ function reasonPicker(onPick) {
 
 function renderPrompts() {
   const box = $("#prompts");
-  // A stop answered offline is still open on the server until the answer is sent: not asked twice.
+  // A stop answered offline is still open on the server until the answer is sent, and an older read
+  // may still list one answered since: neither is asked twice. A refused answer asks again.
   const answered = new Set(state.answeredPrompts);
   for (const item of state.items) if (item.action === "downtime-reason") answered.add(item.prompt);
   box.replaceChildren(
@@ -406,10 +407,7 @@ function renderPrompts() {
             url: `${API}downtime-prompts/${prompt.id}/reason/`,
             body: { reason: reason.id },
             label: machineLabel(prompt.work_center),
-          }).then(() => {
-            state.prompts = state.prompts.filter((p) => p.id !== prompt.id);
-            renderPrompts();
-          }),
+          }).then(renderPrompts),
         ),
       ),
     ),
