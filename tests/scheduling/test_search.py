@@ -206,11 +206,12 @@ def _job_shop(jobs: int, machines: int) -> str:
         (to_problem(parse_jssp(FT06, "ft06")), True),
         (to_problem(parse_jssp(_job_shop(15, 15), "15x15")), True),
         (to_problem(parse_jssp(_job_shop(15, 10), "15x10")), True),
-        (to_problem(parse_jssp(_job_shop(16, 15), "16x15")), False),  # 240 operations
+        (to_problem(parse_jssp(_job_shop(20, 15), "20x15")), True),
+        (to_problem(parse_jssp(_job_shop(21, 15), "21x15")), False),  # 315 operations
         (to_problem(parse_jssp(_job_shop(20, 10), "20x10")), False),  # two jobs a machine
         (to_problem(parse_fjsp(TINY_FJSP, "tiny")), False),  # most operations have two machines
     ],
-    ids=["ft06", "15x15", "15x10", "16x15", "20x10", "flexible"],
+    ids=["ft06", "15x15", "15x10", "20x15", "21x15", "20x10", "flexible"],
 )
 def test_which_shops_keep_cp_sat_alone(instance: object, alone: bool) -> None:
     assert own_search_only(check_problem(instance)) is alone  # type: ignore[arg-type]

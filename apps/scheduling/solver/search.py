@@ -11,10 +11,11 @@ different places: on 15x15 Taillard instances the loops stalled for the last 40 
 where CP-SAT's own search kept improving, and on 20x15 ones the loops improve long after CP-SAT
 stalls (docs/benchmarks.md). On a model too large to presolve again quickly (LARGE_MODEL) the
 loops keep the rest of the stage. On a small, square job shop (at most SMALL_JOB_SHOP operations, at
-most SQUARE jobs a machine, hardly any operation with a choice of machine: 10x10, 15x10, 15x15) CP-SAT
-keeps the whole stage: there its own search ends level with or ahead of the turns, which lost up to
-26 units to the plain model and proved fewer optima; with more jobs a machine (20x10, 20x5) the loops
-gain (docs/benchmarks.md).
+most SQUARE jobs a machine, hardly any operation with a choice of machine: 10x10, 15x10, 15x15, 20x15)
+CP-SAT keeps the whole stage: there its own search ends level with or ahead of the turns, which lost up
+to 26 units to the plain model on 15x15 and up to 32 on 20x15, where the loops and the second full-model
+runs hardly ever improved on the first run's schedule; with more jobs a machine (20x10, 20x5) or on
+larger shops (30x20, 50x20) the loops gain (docs/benchmarks.md).
 CP-SAT releases the GIL while it searches, so the loops really run in parallel. Every improving
 solution goes to the progress callback, which can stop the stage by returning False or raising
 (the exception is re-raised here, in the caller's thread).
@@ -42,7 +43,7 @@ FULL_SHARE = 0.3  # of the stage, at least
 STALL_SHARE = 0.1  # of the stage without a better schedule: on to the other search
 FULL_MIN_SECONDS = 1.0
 LARGE_MODEL = 20_000  # constraints
-SMALL_JOB_SHOP = 225  # operations (15x15)
+SMALL_JOB_SHOP = 300  # operations (20x15)
 SQUARE = 1.5  # jobs a machine (15x10)
 JOB_SHOP_OPTIONS = 1.25  # machines an operation may run on, on average: Hurink's edata has 1.13-1.21
 
