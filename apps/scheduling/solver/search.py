@@ -8,14 +8,15 @@ solves on parts of the schedule, all sharing one incumbent. When the loops in tu
 without a better schedule, CP-SAT's full model runs again from the best schedule (as its hint,
 with the objective bounded by it), and so on until the time is up. The two searches get stuck in
 different places: on 15x15 Taillard instances the loops stalled for the last 40 s of a minute
-where CP-SAT's own search kept improving, and on 20x15 ones the loops improve long after CP-SAT
-stalls (docs/benchmarks.md). On a model too large to presolve again quickly (LARGE_MODEL) the
-loops keep the rest of the stage. On a small, square job shop (at most SMALL_JOB_SHOP operations, at
-most SQUARE jobs a machine, hardly any operation with a choice of machine: 10x10, 15x10, 15x15, 20x15)
-CP-SAT keeps the whole stage: there its own search ends level with or ahead of the turns, which lost up
-to 26 units to the plain model on 15x15 and up to 32 on 20x15, where the loops and the second full-model
-runs hardly ever improved on the first run's schedule; with more jobs a machine (20x10, 20x5) or on
-larger shops (30x20, 50x20) the loops gain (docs/benchmarks.md).
+where CP-SAT's own search kept improving, and on 30x20 ones the loops put ours ahead of the plain
+model where CP-SAT alone, or restarted, stays level with it or falls behind (docs/benchmarks.md).
+On a model too large to presolve again quickly (LARGE_MODEL) the loops keep the rest of the stage.
+On a small, square job shop (at most SMALL_JOB_SHOP operations, at most SQUARE jobs a machine,
+hardly any operation with a choice of machine: 10x10, 15x10, 15x15, 20x15) CP-SAT keeps the whole
+stage: there its own search ends level with or ahead of the turns, which lost up to 26 units to the
+plain model on 15x15 and up to 32 on 20x15, where the loops and the second full-model runs hardly
+ever improved on the first run's schedule; with more jobs a machine (20x10, 20x5) or on larger
+shops (30x20; on 50x20 neither is ahead yet) the loops gain (docs/benchmarks.md).
 CP-SAT releases the GIL while it searches, so the loops really run in parallel. Every improving
 solution goes to the progress callback, which can stop the stage by returning False or raising
 (the exception is re-raised here, in the caller's thread).
