@@ -19,10 +19,12 @@ from apps.scheduling.solver.model import SolverSettings
 from apps.scheduling.solver.search import (
     FULL_SHARE,
     STALL_SHARE,
+    StageSearch,
     _leave_when_stalled,
     _loop,
     _Shared,
     own_search_only,
+    restarts_only,
     search_stage,
 )
 
@@ -141,16 +143,26 @@ class Turns:
         time.sleep(0.02)
 
 
-def test_a_stage_goes_back_to_the_full_model_from_the_best_schedule_when_the_loops_stall(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _stage_with_stand_ins(
+    monkeypatch: pytest.MonkeyPatch, seconds: float, **constants: int
+) -> tuple[Turns, ShopModel, Incumbent, StageSearch]:
+    """One makespan stage on ft06 with both searches replaced by `Turns`, and the module's constants as given."""
     shop, incumbent = _ft06_stage()
-    monkeypatch.setattr(stage_search, "SMALL_JOB_SHOP", 0)  # ft06 would keep CP-SAT's own search
     turns = Turns()
     monkeypatch.setattr(stage_search, "_full_model", turns.full_model)
     monkeypatch.setattr(stage_search, "_neighbourhoods", turns.neighbourhoods)
+    for name, value in constants.items():
+        monkeypatch.setattr(stage_search, name, value)
     settings = SolverSettings(time_limit_s=1.0, workers=2)
-    found = search_stage(shop, shop.makespan, "makespan", settings, 0.5, None, time.monotonic(), incumbent)
+    found = search_stage(shop, shop.makespan, "makespan", settings, seconds, None, time.monotonic(), incumbent)
+    return turns, shop, incumbent, found
+
+
+def test_a_stage_goes_back_to_the_full_model_from_the_best_schedule_when_the_loops_stall(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ft06 would keep CP-SAT's own search.
+    turns, shop, incumbent, found = _stage_with_stand_ins(monkeypatch, 0.5, SMALL_JOB_SHOP=0)
     assert found.incumbent == incumbent
     kinds = [kind for kind, _ in turns.turns]
     assert kinds[:4] == ["full", "loops", "full", "loops"]
@@ -164,15 +176,14 @@ def test_a_stage_goes_back_to_the_full_model_from_the_best_schedule_when_the_loo
     assert turns.turns[1][1] == pytest.approx(0.5 * STALL_SHARE)
 
 
-def test_a_large_model_stays_with_the_loops_once_it_has_left_the_full_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    shop, incumbent = _ft06_stage()
-    turns = Turns()
-    monkeypatch.setattr(stage_search, "_full_model", turns.full_model)
-    monkeypatch.setattr(stage_search, "_neighbourhoods", turns.neighbourhoods)
-    monkeypatch.setattr(stage_search, "LARGE_MODEL", 10)
-    monkeypatch.setattr(stage_search, "SMALL_JOB_SHOP", 0)
-    settings = SolverSettings(time_limit_s=1.0, workers=2)
-    search_stage(shop, shop.makespan, "makespan", settings, 0.3, None, time.monotonic(), incumbent)
+@pytest.mark.parametrize("large_job_shop", [900, 0], ids=["small-job-shop", "large-job-shop"])
+def test_a_large_model_stays_with_the_loops_once_it_has_left_the_full_model(
+    monkeypatch: pytest.MonkeyPatch, large_job_shop: int
+) -> None:
+    # Even a large job shop: restarting a model too large to presolve again quickly is not worth it.
+    turns, shop, _, _ = _stage_with_stand_ins(
+        monkeypatch, 0.3, LARGE_MODEL=10, SMALL_JOB_SHOP=0, LARGE_JOB_SHOP=large_job_shop
+    )
     assert turns.turns == [("full", shop.model), ("loops", None)]
 
 
@@ -184,15 +195,25 @@ def test_a_stage_that_alternates_still_reaches_the_optimum() -> None:
 
 
 def test_a_small_job_shop_keeps_cp_sat_for_the_whole_stage(monkeypatch: pytest.MonkeyPatch) -> None:
-    shop, incumbent = _ft06_stage()
-    turns = Turns()
-    monkeypatch.setattr(stage_search, "_full_model", turns.full_model)
-    monkeypatch.setattr(stage_search, "_neighbourhoods", turns.neighbourhoods)
-    settings = SolverSettings(time_limit_s=1.0, workers=2)
-    search_stage(shop, shop.makespan, "makespan", settings, 0.3, None, time.monotonic(), incumbent)
+    turns, shop, _, _ = _stage_with_stand_ins(monkeypatch, 0.3)
     # The stand-in returns at once: the real solve runs until the stage is over, never stopped by a stall.
     assert turns.turns[0] == ("full", shop.model)
     assert turns.least[0] == 0.3
+
+
+def test_a_large_job_shop_restarts_the_full_model_from_the_best_schedule_without_the_loops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ft06 stands in for a 50x20.
+    turns, shop, incumbent, found = _stage_with_stand_ins(monkeypatch, 0.3, SMALL_JOB_SHOP=0, LARGE_JOB_SHOP=0)
+    assert found.incumbent == incumbent
+    kinds = [kind for kind, _ in turns.turns]
+    assert len(kinds) >= 3 and set(kinds) == {"full"}
+    again = turns.turns[1][1]
+    assert isinstance(again, cp_model.CpModel) and again is not shop.model
+    assert list(again.proto.solution_hint.values) == incumbent.solution
+    # Each restart runs at least, and stops after, a stall's length without a better schedule.
+    assert turns.least[1:] == [pytest.approx(0.3 * STALL_SHARE)] * (len(kinds) - 1)
 
 
 def _job_shop(jobs: int, machines: int) -> str:
@@ -215,3 +236,31 @@ def _job_shop(jobs: int, machines: int) -> str:
 )
 def test_which_shops_keep_cp_sat_alone(instance: object, alone: bool) -> None:
     assert own_search_only(check_problem(instance)) is alone  # type: ignore[arg-type]
+
+
+def _flexible_shop(jobs: int, machines: int) -> str:
+    """Every operation may run on either of two machines."""
+    rows = [
+        f"{machines} "
+        + " ".join(
+            f"2 {(j + k) % machines + 1} {1 + (j * k) % 9} {(j + k + 1) % machines + 1} {2 + j % 7}"
+            for k in range(machines)
+        )
+        for j in range(jobs)
+    ]
+    return "\n".join([f"{jobs} {machines} 2", *rows])
+
+
+@pytest.mark.parametrize(
+    ("instance", "restarts"),
+    [
+        (to_problem(parse_jssp(_job_shop(50, 20), "50x20")), True),
+        (to_problem(parse_jssp(_job_shop(50, 15), "50x15")), False),  # 750 operations: the loops gain
+        (to_problem(parse_jssp(_job_shop(30, 20), "30x20")), False),
+        (to_problem(parse_jssp(FT06, "ft06")), False),
+        (to_problem(parse_fjsp(_flexible_shop(50, 20), "flexible")), False),  # two machines an operation
+    ],
+    ids=["50x20", "50x15", "30x20", "ft06", "flexible-50x20"],
+)
+def test_which_shops_restart_the_full_model_without_the_loops(instance: object, restarts: bool) -> None:
+    assert restarts_only(check_problem(instance)) is restarts  # type: ignore[arg-type]

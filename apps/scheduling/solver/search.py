@@ -16,7 +16,11 @@ hardly any operation with a choice of machine: 10x10, 15x10, 15x15, 20x15) CP-SA
 stage: there its own search ends level with or ahead of the turns, which lost up to 26 units to the
 plain model on 15x15 and up to 32 on 20x15, where the loops and the second full-model runs hardly
 ever improved on the first run's schedule; with more jobs a machine (20x10, 20x5) or on larger
-shops (30x20; on 50x20 neither is ahead yet) the loops gain (docs/benchmarks.md).
+shops (30x20, 50x15) the loops gain (docs/benchmarks.md). On a large job shop (more than
+LARGE_JOB_SHOP operations: 50x20) the loops gained little in their turns (nothing in 12 s on one
+run, 22 units in 14 s on another) and each full-model run gained most right after it restarted from
+the best schedule: there the full model restarts from the best schedule whenever it stalls, without
+the loops in between.
 CP-SAT releases the GIL while it searches, so the loops really run in parallel. Every improving
 solution goes to the progress callback, which can stop the stage by returning False or raising
 (the exception is re-raised here, in the caller's thread).
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from .check import CheckedProblem
+from .check import CheckedOperation, CheckedProblem
 from .cpsat import Expr, ShopModel, hint_solution
 from .lns import Incumbent, NeighbourhoodSearch
 from .model import SolveProgress, SolverSettings, SolveStatus
@@ -46,6 +50,7 @@ FULL_MIN_SECONDS = 1.0
 LARGE_MODEL = 20_000  # constraints
 SMALL_JOB_SHOP = 300  # operations (20x15)
 SQUARE = 1.5  # jobs a machine (15x10)
+LARGE_JOB_SHOP = 900  # operations: 50x15 (750) gains from the loops, 50x20 (1,000) does not
 JOB_SHOP_OPTIONS = 1.25  # machines an operation may run on, on average: Hurink's edata has 1.13-1.21
 
 _STATUS = {
@@ -152,13 +157,16 @@ def search_stage(
     # Going back to the full model means presolving it again: only worth it on models that presolve quickly.
     alternate = len(shop.model.proto.constraints) <= LARGE_MODEL
     code = _full_model(shop, shop.model, settings, shared, deadline, least, stall)
+    loops = not (alternate and restarts_only(shop.checked))
     # One loop per worker; each keeps what it learned about its neighbourhoods' sizes between turns.
     searches: list[NeighbourhoodSearch] = []
     while not _finished(code, shared, deadline):
-        searches = searches or [
-            NeighbourhoodSearch(shop, objective, settings.seed + number) for number in range(max(1, settings.workers))
-        ]
-        _neighbourhoods(searches, shared, deadline, least=stall, stall=stall if alternate else None)
+        if loops:
+            searches = searches or [
+                NeighbourhoodSearch(shop, objective, settings.seed + number)
+                for number in range(max(1, settings.workers))
+            ]
+            _neighbourhoods(searches, shared, deadline, least=stall, stall=stall if alternate else None)
         incumbent = shared.incumbent
         if not alternate or incumbent is None or _over(shared, deadline):
             break
@@ -182,9 +190,24 @@ def search_stage(
 
 def own_search_only(checked: CheckedProblem) -> bool:
     """Whether CP-SAT's own search keeps the whole stage: a small, square job shop (see the module's notes)."""
-    free = [operation for operation in checked.operations if operation.fixed is None]
+    free = _free(checked)
     if not free or len(free) > SMALL_JOB_SHOP or len(checked.jobs) > SQUARE * len(checked.machines):
         return False
+    return _job_shop(free)
+
+
+def restarts_only(checked: CheckedProblem) -> bool:
+    """Whether the full model restarts when it stalls, with no loops between: a large job shop (module's notes)."""
+    free = _free(checked)
+    return len(free) > LARGE_JOB_SHOP and _job_shop(free)
+
+
+def _free(checked: CheckedProblem) -> list[CheckedOperation]:
+    return [operation for operation in checked.operations if operation.fixed is None]
+
+
+def _job_shop(free: list[CheckedOperation]) -> bool:
+    """Hardly any operation with a choice of machine."""
     return sum(len(operation.options) for operation in free) <= JOB_SHOP_OPTIONS * len(free)
 
 
