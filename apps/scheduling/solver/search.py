@@ -156,8 +156,9 @@ def search_stage(
     least = seconds if own_search_only(shop.checked) else max(FULL_MIN_SECONDS, seconds * FULL_SHARE)
     # Going back to the full model means presolving it again: only worth it on models that presolve quickly.
     alternate = len(shop.model.proto.constraints) <= LARGE_MODEL
-    code = _full_model(shop, shop.model, settings, shared, deadline, least, stall)
+    # A large job shop only restarts the full model; the loops run between turns everywhere else.
     loops = not (alternate and restarts_only(shop.checked))
+    code = _full_model(shop, shop.model, settings, shared, deadline, least, stall)
     # One loop per worker; each keeps what it learned about its neighbourhoods' sizes between turns.
     searches: list[NeighbourhoodSearch] = []
     while not _finished(code, shared, deadline):
