@@ -7,6 +7,8 @@ whose objective is zero in every schedule (tardiness without due dates, changeov
 matrix) is skipped, and one the best rule already brings to zero is fixed there without a solve.
 When the makespan is the first objective that needs solving, the best rule's makespan bounds
 every operation's latest start, which shrinks the model considerably on benchmark instances.
+On a very large job shop minimising the makespan, the rule's schedule is not CP-SAT's hint
+(`search.rule_hint_helps`): there CP-SAT finds better schedules without it.
 
 The schedule CP-SAT returns is accepted only if the independent validator finds nothing wrong;
 otherwise (a bug, never expected) the best rule schedule is returned and the result says why.
@@ -34,7 +36,7 @@ from .model import (
     StageOutcome,
 )
 from .parts import LARGE_CIRCUITS, PartsSearch, circuit_arcs, first_objective_bound
-from .search import ProgressCallback, search_stage
+from .search import ProgressCallback, rule_hint_helps, search_stage
 from .tuning import Tuned, tune_due_dates
 from .validate import objective_values, validate_schedule
 
@@ -120,7 +122,8 @@ def solve(
         settled.append(stage)
     to_solve = stages[len(settled) :]
     horizon = problem.horizon
-    if hint_values is not None and to_solve and dict(to_solve[0].weights) == {Objective.MAKESPAN: 1}:
+    makespan_first = bool(to_solve) and dict(to_solve[0].weights) == {Objective.MAKESPAN: 1}
+    if hint_values is not None and makespan_first:
         # No schedule at least as good on the earlier (zero) stages needs to end later than the rule's.
         horizon = hint_values[Objective.MAKESPAN]
         latest_starts(checked, horizon)
@@ -136,6 +139,9 @@ def solve(
         if vector is not None:
             placements = placements_of(checked, hint)
             current = hint, Incumbent(0, placements, vector, shop.flow_of(placements))
+            if makespan_first and not rule_hint_helps(checked):
+                # Still the stage's start, so never worse than the rule, but CP-SAT's first run goes without it.
+                shop.model.clear_hints()
 
     solved: list[StageOutcome] = []
     solver_schedule: Schedule | None = None

@@ -20,7 +20,11 @@ shops (30x20, 50x15) the loops gain (docs/benchmarks.md). On a large job shop (m
 LARGE_JOB_SHOP operations: 50x20) the loops gained little in their turns (nothing in 12 s on one
 run, 22 units in 14 s on another) and each full-model run gained most right after it restarted from
 the best schedule: there the full model restarts from the best schedule whenever it stalls, without
-the loops in between.
+the loops in between. On a very large job shop (more than UNHINTED_JOB_SHOP operations: 75x20,
+100x20) the best rule's schedule holds CP-SAT back when it is the first run's hint (on ta71-ta75
+ours was 100-300 units behind the plain model), so there the first run searches without it
+(`planning`): the rule's schedule still bounds the makespan and is the stage's best schedule until
+CP-SAT beats it, within seconds. On 60x20 the hint helped on one instance and not on another.
 CP-SAT releases the GIL while it searches, so the loops really run in parallel. Every improving
 solution goes to the progress callback, which can stop the stage by returning False or raising
 (the exception is re-raised here, in the caller's thread).
@@ -51,6 +55,7 @@ LARGE_MODEL = 20_000  # constraints
 SMALL_JOB_SHOP = 300  # operations (20x15)
 SQUARE = 1.5  # jobs a machine (15x10)
 LARGE_JOB_SHOP = 900  # operations: 50x15 (750) gains from the loops, 50x20 (1,000) does not
+UNHINTED_JOB_SHOP = 1_200  # operations: the rule's hint helps on 50x20 (1,000), holds CP-SAT back on 75x20, 100x20
 JOB_SHOP_OPTIONS = 1.25  # machines an operation may run on, on average: Hurink's edata has 1.13-1.21
 
 _STATUS = {
@@ -201,6 +206,12 @@ def restarts_only(checked: CheckedProblem) -> bool:
     """Whether the full model restarts when it stalls, with no loops between: a large job shop (module's notes)."""
     free = _free(checked)
     return len(free) > LARGE_JOB_SHOP and _job_shop(free)
+
+
+def rule_hint_helps(checked: CheckedProblem) -> bool:
+    """Whether CP-SAT's first run gets the best rule's schedule as its hint: not on a very large job shop."""
+    free = _free(checked)
+    return len(free) <= UNHINTED_JOB_SHOP or not _job_shop(free)
 
 
 def _free(checked: CheckedProblem) -> list[CheckedOperation]:
