@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from .check import CheckedOperation, CheckedProblem
+from .check import CheckedProblem
 from .cpsat import Expr, ShopModel, hint_solution
 from .lns import Incumbent, NeighbourhoodSearch
 from .model import SolveProgress, SolverSettings, SolveStatus
@@ -150,7 +150,7 @@ def search_stage(
     started: float,
     start: Incumbent | None = None,
 ) -> StageSearch:
-    """Minimise `objective` on `shop.model` for up to `seconds`, from `start` (also the model's hint)."""
+    """Minimise `objective` on `shop.model` for up to `seconds`, from `start` (the model's hint, unless cleared)."""
     stage_started = time.monotonic()
     deadline = stage_started + seconds
     shop.model.minimize(objective)
@@ -196,31 +196,27 @@ def search_stage(
 
 def own_search_only(checked: CheckedProblem) -> bool:
     """Whether CP-SAT's own search keeps the whole stage: a small, square job shop (see the module's notes)."""
-    free = _free(checked)
-    if not free or len(free) > SMALL_JOB_SHOP or len(checked.jobs) > SQUARE * len(checked.machines):
-        return False
-    return _job_shop(free)
+    size = _job_shop_size(checked)
+    return size is not None and 0 < size <= SMALL_JOB_SHOP and len(checked.jobs) <= SQUARE * len(checked.machines)
 
 
 def restarts_only(checked: CheckedProblem) -> bool:
     """Whether the full model restarts when it stalls, with no loops between: a large job shop (module's notes)."""
-    free = _free(checked)
-    return len(free) > LARGE_JOB_SHOP and _job_shop(free)
+    size = _job_shop_size(checked)
+    return size is not None and size > LARGE_JOB_SHOP
 
 
 def rule_hint_helps(checked: CheckedProblem) -> bool:
     """Whether CP-SAT's first run gets the best rule's schedule as its hint: not on a very large job shop."""
-    free = _free(checked)
-    return len(free) <= UNHINTED_JOB_SHOP or not _job_shop(free)
+    size = _job_shop_size(checked)
+    return size is None or size <= UNHINTED_JOB_SHOP
 
 
-def _free(checked: CheckedProblem) -> list[CheckedOperation]:
-    return [operation for operation in checked.operations if operation.fixed is None]
-
-
-def _job_shop(free: list[CheckedOperation]) -> bool:
-    """Hardly any operation with a choice of machine."""
-    return sum(len(operation.options) for operation in free) <= JOB_SHOP_OPTIONS * len(free)
+def _job_shop_size(checked: CheckedProblem) -> int | None:
+    """The free operations of a job shop (hardly any operation with a choice of machine); None for other shops."""
+    free = [operation for operation in checked.operations if operation.fixed is None]
+    options = sum(len(operation.options) for operation in free)
+    return len(free) if options <= JOB_SHOP_OPTIONS * len(free) else None
 
 
 def _finished(code: cp_model.CpSolverStatus, shared: _Shared, deadline: float) -> bool:
