@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
+from .bounds import earliest_completions
 from .check import CheckedProblem, check_problem
 from .cpsat import Expr, ShopModel, hint_solution, total
 from .dispatch import Placements, placements_of, schedule_from_placements
@@ -63,51 +64,6 @@ def circuit_arcs(checked: CheckedProblem) -> int:
         for option in operation.options:
             candidates[option.machine] += 1
     return sum(count * count for machine, count in enumerate(candidates) if checked.has_setups(machine))
-
-
-def earliest_completions(checked: CheckedProblem) -> list[int]:
-    """Each job's earliest possible end, capacity aside: its operations at their earliest, on any machine."""
-    completions = []
-    for job in checked.jobs:
-        completion = 0
-        for index in job.operations:
-            operation = checked.operations[index]
-            if operation.fixed is not None:
-                completion = max(completion, operation.fixed[2])
-                continue
-            completion = max(
-                completion,
-                min(
-                    checked.machines[option.machine].calendar.finish(
-                        checked.machines[option.machine].calendar.position(option.earliest), option.duration
-                    )
-                    for option in operation.options
-                ),
-            )
-        completions.append(completion)
-    return completions
-
-
-def tardiness_lower_bound(checked: CheckedProblem) -> int:
-    """Weighted tardiness no schedule can avoid: each job's earliest possible end against its due date."""
-    return sum(
-        job.weight * max(0, completion - job.due)
-        for job, completion in zip(checked.jobs, earliest_completions(checked), strict=True)
-        if job.due is not None and job.weight
-    )
-
-
-def makespan_lower_bound(checked: CheckedProblem) -> int:
-    """The latest of the operations' earliest ends."""
-    return max(
-        (
-            operation.fixed[2]
-            if operation.fixed is not None
-            else min(option.earliest + option.duration for option in operation.options)
-            for operation in checked.operations
-        ),
-        default=0,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,15 +494,3 @@ class PartsSearch:
                 solutions=self.improvements,
             )
         )
-
-
-def first_objective_bound(checked: CheckedProblem, settings: SolverSettings) -> int:
-    """A lower bound on the first objective (the weighted sum's, with weights), from capacity-free bounds."""
-    bounds = {
-        Objective.WEIGHTED_TARDINESS: tardiness_lower_bound(checked),
-        Objective.MAKESPAN: makespan_lower_bound(checked),
-        Objective.TOTAL_SETUP: 0,
-    }
-    if settings.weights is not None:
-        return sum(weight * bounds[objective] for objective, weight in settings.weights.items())
-    return bounds[settings.objectives[0]] if settings.objectives else 0

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from .bounds import first_objective_bound
 from .check import CheckedProblem, check_problem, latest_starts
 from .cpsat import Expr, ShopModel, total
 from .dispatch import RULES, build_schedule, placements_of, schedule_from_placements
@@ -35,7 +36,7 @@ from .model import (
     SolveStatus,
     StageOutcome,
 )
-from .parts import LARGE_CIRCUITS, PartsSearch, circuit_arcs, first_objective_bound
+from .parts import LARGE_CIRCUITS, PartsSearch, circuit_arcs
 from .search import ProgressCallback, rule_hint_helps, search_stage
 from .tuning import Tuned, tune_due_dates
 from .validate import objective_values, validate_schedule
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 # Share of the time limit the due-date tuning may take before CP-SAT starts (only while tardiness leads).
 TUNING_SHARE = 0.3
+# Share of the time limit (and the most seconds) the shop-scale path spends bounding the first objective.
+BOUND_SHARE = 0.05
+BOUND_SECONDS = 3.0
 DUE_DATE_RULES = (Rule.EDD, Rule.SLACK, Rule.CR)
 
 
@@ -233,7 +237,8 @@ def _solve_in_parts(
     started: float,
 ) -> SolveResult:
     """Shop scale: the sub-problem search (`parts`) from the hint, without the full model."""
-    bound = first_objective_bound(checked, settings)
+    budget = min(BOUND_SECONDS, settings.time_limit_s * BOUND_SHARE, max(0.0, deadline - time.monotonic()))
+    bound = first_objective_bound(checked, settings, budget)
     search = PartsSearch(problem, checked, settings)
     outcome = search.run(hint, deadline, progress, started, bound)
     values = outcome.values

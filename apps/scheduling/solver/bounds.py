@@ -1,0 +1,226 @@
+"""Lower bounds on the objectives: the gap a plan reports, and where a search may stop.
+
+The capacity-free bounds take each job on its own: its operations at their earliest, on any
+machine, as if the shop had nothing else to do. On a loaded shop they say little: the demo shop's
+plan is several times its capacity-free tardiness bound, and none of that gap is the search's.
+
+`capacity_tardiness_bound` also counts working time. Each job either is complete by a time T
+(the end of a working window) or costs at least its weighted tardiness were it to end at the
+first minute any of its last operations' machines works after T; and the jobs complete by T
+must fit, machine group by machine group, into the working minutes before T that frozen work
+leaves free. Choosing which jobs are complete by which T is a small knapsack-like model that
+CP-SAT solves in about a second for the demo shop; its optimum (or CP-SAT's bound on it, when
+time runs out) is a lower bound on any schedule's weighted tardiness. It ignores precedence
+within the part of a job, releases and changeovers (each only makes a schedule later), so it
+is exact where capacity before a long pause decides who is late (a weekend, a plant holiday).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from .check import CheckedJob, CheckedProblem
+from .model import Objective, SolverSettings
+from .working_time import WorkingTime
+
+# Window ends a capacity bound may test jobs against; beyond it the ones before the longest pauses.
+MAX_BREAKPOINTS = 120
+
+
+def earliest_completions(checked: CheckedProblem) -> list[int]:
+    """Each job's earliest possible end, capacity aside: its operations at their earliest, on any machine."""
+    completions = []
+    for job in checked.jobs:
+        completion = 0
+        for index in job.operations:
+            operation = checked.operations[index]
+            if operation.fixed is not None:
+                completion = max(completion, operation.fixed[2])
+                continue
+            completion = max(
+                completion,
+                min(
+                    checked.machines[option.machine].calendar.finish(
+                        checked.machines[option.machine].calendar.position(option.earliest), option.duration
+                    )
+                    for option in operation.options
+                ),
+            )
+        completions.append(completion)
+    return completions
+
+
+def tardiness_lower_bound(checked: CheckedProblem) -> int:
+    """Weighted tardiness no schedule can avoid: each job's earliest possible end against its due date."""
+    return sum(
+        job.weight * max(0, completion - job.due)
+        for job, completion in zip(checked.jobs, earliest_completions(checked), strict=True)
+        if job.due is not None and job.weight
+    )
+
+
+def makespan_lower_bound(checked: CheckedProblem) -> int:
+    """The latest of the operations' earliest ends."""
+    return max(
+        (
+            operation.fixed[2]
+            if operation.fixed is not None
+            else min(option.earliest + option.duration for option in operation.options)
+            for operation in checked.operations
+        ),
+        default=0,
+    )
+
+
+def first_objective_bound(checked: CheckedProblem, settings: SolverSettings, seconds: float = 0.0) -> int:
+    """A lower bound on the first objective (the weighted sum's, with weights).
+
+    With `seconds`, weighted tardiness is bounded with the shop's capacity (`capacity_tardiness_bound`).
+    """
+    weights = dict(settings.weights) if settings.weights is not None else {}
+    if settings.weights is None and settings.objectives:
+        weights = {settings.objectives[0]: 1}
+    bounds = {Objective.MAKESPAN: makespan_lower_bound(checked), Objective.TOTAL_SETUP: 0}
+    if weights.get(Objective.WEIGHTED_TARDINESS):
+        bounds[Objective.WEIGHTED_TARDINESS] = (
+            capacity_tardiness_bound(checked, seconds, settings.workers)
+            if seconds > 0
+            else tardiness_lower_bound(checked)
+        )
+    return sum(weight * bounds[objective] for objective, weight in weights.items())
+
+
+def capacity_tardiness_bound(checked: CheckedProblem, seconds: float, workers: int = 1) -> int:
+    """A lower bound on the weighted tardiness that counts each machine group's working time (see the module)."""
+    earliest = earliest_completions(checked)
+    floor = sum(
+        job.weight * max(0, completion - job.due)
+        for job, completion in zip(checked.jobs, earliest, strict=True)
+        if job.due is not None and job.weight
+    )
+    times = _breakpoints(checked)
+    groups = {
+        frozenset(option.machine for option in operation.options)
+        for operation in checked.operations
+        if operation.fixed is None
+    }
+    model = cp_model.CpModel()
+    done_vars: list[cp_model.IntVar] = []
+    savings: list[int] = []  # what each variable saves when the job is complete by its time
+    at_most = 0  # the cost with no job complete early
+    complete_by: dict[tuple[int, frozenset[int]], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+    for number, job in enumerate(checked.jobs):
+        if job.due is None or not job.weight:
+            continue
+        due = job.due
+        free = [checked.operations[index] for index in job.operations if checked.operations[index].fixed is None]
+        if not free:
+            continue
+        work = {
+            group: minutes
+            for group in groups
+            if (
+                minutes := sum(
+                    min(option.duration for option in operation.options)
+                    for operation in free
+                    if {option.machine for option in operation.options} <= group
+                )
+            )
+        }
+        cost = job.weight * max(0, earliest[number] - due)
+        done: cp_model.IntVar | None = None
+        for moment, time in enumerate(times):
+            late = job.weight * max(0, max(earliest[number], _first_end_after(checked, job, time)) - due)
+            if late > cost:
+                # Complete by `time`, or pay at least `late`: each step of the cost is one more literal.
+                variable = model.new_bool_var(f"{job.id}@{time}")
+                if done is not None:
+                    model.add_implication(done, variable)
+                done_vars.append(variable)
+                savings.append(late - cost)
+                at_most += late - cost
+                done, cost = variable, late
+            if done is not None:
+                for group, minutes in work.items():
+                    complete_by[moment, group].append((done, minutes))
+    if not done_vars:
+        return floor
+    frozen: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for operation in checked.operations:
+        if operation.fixed is not None:
+            frozen[operation.fixed[0]].append((operation.fixed[1], operation.fixed[2]))
+    for (moment, group), terms in complete_by.items():
+        capacity = sum(
+            _free_minutes(checked.machines[machine].calendar, frozen[machine], times[moment]) for machine in group
+        )
+        if sum(minutes for _, minutes in terms) > capacity:
+            model.add(cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [m for _, m in terms]) <= capacity)
+    model.minimize(floor + at_most - cp_model.LinearExpr.weighted_sum(done_vars, savings))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, seconds)
+    solver.parameters.num_workers = max(1, workers)
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return floor
+    return max(floor, math.ceil(solver.best_objective_bound - 1e-6))
+
+
+def _breakpoints(checked: CheckedProblem) -> list[int]:
+    """The window ends jobs are tested against: all of them, or the ones before the longest shop-wide pauses."""
+    ends = sorted({end for machine in checked.machines for end in machine.calendar.ends if 0 < end <= checked.horizon})
+    if len(ends) <= MAX_BREAKPOINTS:
+        return ends
+
+    def pause(time: int) -> int:
+        resumes = [_next_working(machine.calendar, time) for machine in checked.machines]
+        return min((resume for resume in resumes if resume is not None), default=checked.horizon) - time
+
+    return sorted(sorted(ends, key=lambda time: (-pause(time), time))[:MAX_BREAKPOINTS])
+
+
+def _next_working(calendar: WorkingTime, time: int) -> int | None:
+    """The first working minute at or after `time` on a calendar, or None when it has no more windows."""
+    if calendar.is_working(time):
+        return time
+    index = bisect_right(calendar.starts, time)
+    return calendar.starts[index] if index < len(calendar.starts) else None
+
+
+def _first_end_after(checked: CheckedProblem, job: CheckedJob, time: int) -> int:
+    """The earliest a job can end when it is not complete by `time`.
+
+    One of its last operations (those no operation of the job follows) must then end after
+    `time`: a free one no earlier than its machines' first working minute after `time`, a
+    frozen one where it is frozen.
+    """
+    inside = set(job.operations)
+    candidates = []
+    for index in job.operations:
+        operation = checked.operations[index]
+        if any(successor in inside for successor in operation.successors):
+            continue
+        if operation.fixed is not None:
+            if operation.fixed[2] > time:
+                candidates.append(operation.fixed[2])
+            continue
+        for option in operation.options:
+            calendar = checked.machines[option.machine].calendar
+            resume = _next_working(calendar, time)
+            if resume is not None:
+                candidates.append(time + 1 if resume == time else resume)
+    return min(candidates, default=checked.horizon)
+
+
+def _free_minutes(calendar: WorkingTime, frozen: list[tuple[int, int]], time: int) -> int:
+    """Working minutes of a machine before `time` that its frozen operations (start, end) leave free."""
+    if calendar.empty:
+        return 0
+    free = calendar.position(time) - calendar.first
+    for start, end in frozen:
+        start, end = max(start, 0), min(end, time)
+        if end > start:
+            free -= calendar.position(end) - calendar.position(start)
+    return max(0, free)

@@ -1,0 +1,93 @@
+"""Lower bounds on weighted tardiness: the capacity-free one and the one that counts working time."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from apps.scheduling.solver import Fixed, Job, Objective, Problem, SolverSettings, SolveStatus, planning, solve
+from apps.scheduling.solver.bounds import capacity_tardiness_bound, first_objective_bound, tardiness_lower_bound
+from apps.scheduling.solver.check import check_problem
+
+from .shop import DAY, chain, machine, op
+
+TARDINESS = SolverSettings(time_limit_s=5.0, workers=1, objectives=(Objective.WEIGHTED_TARDINESS,))
+# A working day, a four-day holiday, and another day.
+BEFORE_AND_AFTER = ((0, 480), (4 * DAY, 4 * DAY + 480))
+
+
+def holiday_shop(*, frozen: bool = False) -> Problem:
+    """Three 200-minute jobs due at the end of the first day: two fit in it, the third waits four days."""
+    jobs = [
+        Job(name, (op("10", ("L1", 200)),), due=480, weight=weight)
+        for name, weight in (("heavy", 3), ("middle", 2), ("light", 1))
+    ]
+    if frozen:
+        # Work already running on the machine takes its minutes: only one of the three fits now.
+        jobs.append(Job("running", (op("10", ("L1", 200), fixed=Fixed("L1", 0, 200)),), due=None))
+    return Problem(machines=(machine("L1", *BEFORE_AND_AFTER),), jobs=tuple(jobs), horizon=6 * DAY)
+
+
+def test_the_capacity_bound_counts_who_fits_before_a_long_pause() -> None:
+    checked = check_problem(holiday_shop())
+    assert tardiness_lower_bound(checked) == 0  # each job on its own ends at minute 200
+    # The lightest job cannot end before the machine works again at 4 x 1,440.
+    assert capacity_tardiness_bound(checked, seconds=5) == 4 * DAY - 480
+    result = solve(holiday_shop(), TARDINESS)
+    assert result.status is SolveStatus.OPTIMAL
+    # The optimum starts it in the day's last 80 minutes: it pauses and ends 120 minutes after the holiday.
+    assert result.values[Objective.WEIGHTED_TARDINESS] == 4 * DAY + 120 - 480
+
+
+def test_frozen_work_takes_its_minutes_from_the_capacity() -> None:
+    checked = check_problem(holiday_shop(frozen=True))
+    # Only the heavy job fits after the running one; middle and light wait for the holiday's end.
+    assert capacity_tardiness_bound(checked, seconds=5) == (2 + 1) * (4 * DAY - 480)
+
+
+def test_the_first_objective_bound_counts_capacity_only_when_given_time() -> None:
+    checked = check_problem(holiday_shop())
+    assert first_objective_bound(checked, TARDINESS) == 0
+    assert first_objective_bound(checked, TARDINESS, seconds=5) == 4 * DAY - 480
+    weighted = SolverSettings(weights={Objective.WEIGHTED_TARDINESS: 2, Objective.MAKESPAN: 1})
+    assert first_objective_bound(checked, weighted, seconds=5) == 2 * (4 * DAY - 480) + 200
+
+
+def random_shop(seed: int) -> Problem:
+    """Two machine groups with a pause, chains of one to three operations, some frozen work and due dates."""
+    generator = random.Random(seed)
+    windows = ((0, 300), (600, 900), (2 * DAY, 2 * DAY + 600))
+    machines = [machine(name, *windows) for name in ("A1", "A2", "B1")]
+    jobs = []
+    for number in range(8):
+        operations = []
+        for step in range(generator.randint(1, 3)):
+            options = (("A1", generator.randint(40, 160)), ("A2", generator.randint(40, 160)))
+            operations.append(op(str(step), *(options if generator.random() < 0.6 else (("B1", 90),))))
+        due = generator.choice((300, 900, 1_200, 2 * DAY + 300))
+        jobs.append(chain(f"J{number}", *operations, due=due, weight=generator.randint(1, 4)))
+    jobs.append(Job("running", (op("0", ("B1", 100), fixed=Fixed("B1", 0, 100)),), due=None))
+    return Problem(machines=tuple(machines), jobs=tuple(jobs), horizon=4 * DAY)
+
+
+def test_the_capacity_bound_never_exceeds_an_optimal_schedule() -> None:
+    """On small shops solved to optimality the bound is at most the optimum, and often above the capacity-free one."""
+    tighter = 0
+    for seed in range(30):
+        problem = random_shop(seed)
+        checked = check_problem(problem)
+        bound = capacity_tardiness_bound(checked, seconds=5)
+        result = solve(problem, TARDINESS)
+        assert result.status is SolveStatus.OPTIMAL, seed
+        assert tardiness_lower_bound(checked) <= bound <= result.values[Objective.WEIGHTED_TARDINESS], seed
+        tighter += bound > tardiness_lower_bound(checked)
+    assert tighter >= 8
+
+
+def test_the_shop_scale_path_reports_the_capacity_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(planning, "LARGE_CIRCUITS", -1)  # plan the holiday shop by sub-problems
+    result = solve(holiday_shop(), SolverSettings(time_limit_s=4.0, workers=1))
+    assert result.values[Objective.WEIGHTED_TARDINESS] == 4 * DAY + 120 - 480
+    assert result.stages[0].objective == Objective.WEIGHTED_TARDINESS
+    assert result.best_bound == 4 * DAY - 480
