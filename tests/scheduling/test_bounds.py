@@ -1,14 +1,23 @@
-"""Lower bounds on weighted tardiness: the capacity-free one and the one that counts working time."""
+"""Lower bounds on weighted tardiness (capacity-free, and counting working time) and the due dates they suggest."""
 
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
-from apps.scheduling.solver import Fixed, Job, Objective, Problem, SolverSettings, SolveStatus, planning, solve
-from apps.scheduling.solver.bounds import capacity_tardiness_bound, first_objective_bound, tardiness_lower_bound
+from apps.scheduling.solver import Fixed, Job, Objective, Problem, Rule, SolverSettings, SolveStatus, planning, solve
+from apps.scheduling.solver.bounds import (
+    capacity_relaxation,
+    capacity_tardiness_bound,
+    first_objective_bound,
+    guided_due_dates,
+    tardiness_lower_bound,
+)
 from apps.scheduling.solver.check import check_problem
+from apps.scheduling.solver.dispatch import place_operations
+from apps.scheduling.solver.tuning import weighted_tardiness
 
 from .shop import DAY, chain, machine, op
 
@@ -46,12 +55,53 @@ def test_frozen_work_takes_its_minutes_from_the_capacity() -> None:
     assert capacity_tardiness_bound(checked, seconds=5) == (2 + 1) * (4 * DAY - 480)
 
 
-def test_the_first_objective_bound_counts_capacity_only_when_given_time() -> None:
+def test_the_first_objective_bound_takes_the_capacity_bound_when_given_one() -> None:
     checked = check_problem(holiday_shop())
+    relaxed = capacity_relaxation(checked, seconds=5)
     assert first_objective_bound(checked, TARDINESS) == 0
-    assert first_objective_bound(checked, TARDINESS, seconds=5) == 4 * DAY - 480
+    assert first_objective_bound(checked, TARDINESS, relaxed.bound) == 4 * DAY - 480
     weighted = SolverSettings(weights={Objective.WEIGHTED_TARDINESS: 2, Objective.MAKESPAN: 1})
-    assert first_objective_bound(checked, weighted, seconds=5) == 2 * (4 * DAY - 480) + 200
+    assert first_objective_bound(checked, weighted, relaxed.bound) == 2 * (4 * DAY - 480) + 200
+
+
+def cliff_trap() -> Problem:
+    """EDD runs the job due ten minutes earlier first, and the heavier of the others misses the holiday."""
+    return Problem(
+        machines=(machine("L1", *BEFORE_AND_AFTER),),
+        jobs=(
+            Job("light", (op("10", ("L1", 200)),), due=470, weight=1),
+            Job("heavy", (op("10", ("L1", 200)),), due=480, weight=3),
+            Job("middle", (op("10", ("L1", 200)),), due=480, weight=2),
+        ),
+        horizon=6 * DAY,
+    )
+
+
+def test_the_relaxation_says_which_job_to_give_up_and_edd_follows_it() -> None:
+    checked = check_problem(cliff_trap())
+    relaxed = capacity_relaxation(checked, seconds=5)
+    # Giving the light job up costs it 4 x 1,440 - 470; giving up middle would cost twice as much.
+    assert relaxed.bound == 4 * DAY - 470
+    # Heavy and middle are complete by the end of the first day; light by the end of the second.
+    assert relaxed.targets == [4 * DAY + 480, 480, 480]
+    assert guided_due_dates(checked, relaxed) == [4 * DAY + 480, 480, 480]
+    assert weighted_tardiness(checked, place_operations(checked, Rule.EDD) or {})[0] == 2 * (4 * DAY + 120 - 480)
+    guided = place_operations(checked, Rule.EDD, guided_due_dates(checked, relaxed))
+    assert guided is not None
+    assert weighted_tardiness(checked, guided)[0] == 4 * DAY + 120 - 470  # the optimum
+
+
+def test_due_date_tuning_starts_from_the_relaxations_schedule_when_it_is_better() -> None:
+    problem = cliff_trap()
+    checked = check_problem(problem)
+    rules = planning.rule_schedules(problem, checked, TARDINESS)
+    assert rules.values[Rule.EDD][Objective.WEIGHTED_TARDINESS] == 2 * (4 * DAY + 120 - 480)
+    relaxed = capacity_relaxation(checked, seconds=5)
+    # No time to tune: what comes back is where the tuning starts.
+    alone = planning._tune(problem, checked, rules, TARDINESS, time.monotonic(), None)
+    guided = planning._tune(problem, checked, rules, TARDINESS, time.monotonic(), relaxed)
+    assert alone is not None and alone[1][Objective.WEIGHTED_TARDINESS] == 2 * (4 * DAY + 120 - 480)
+    assert guided is not None and guided[1][Objective.WEIGHTED_TARDINESS] == 4 * DAY + 120 - 470
 
 
 def random_shop(seed: int) -> Problem:

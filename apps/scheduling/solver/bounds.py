@@ -13,6 +13,8 @@ CP-SAT solves in about a second for the demo shop; its optimum (or CP-SAT's boun
 time runs out) is a lower bound on any schedule's weighted tardiness. It ignores precedence
 within the part of a job, releases and changeovers (each only makes a schedule later), so it
 is exact where capacity before a long pause decides who is late (a weekend, a plant holiday).
+Its answer also says which jobs to get through before such a pause and which to give up: as due
+dates (`guided_due_dates`) the due-date rules can follow it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict
+from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
@@ -76,26 +79,43 @@ def makespan_lower_bound(checked: CheckedProblem) -> int:
     )
 
 
-def first_objective_bound(checked: CheckedProblem, settings: SolverSettings, seconds: float = 0.0) -> int:
-    """A lower bound on the first objective (the weighted sum's, with weights).
+def leading_weights(settings: SolverSettings) -> dict[Objective, int]:
+    """The first objective to minimise, as weights (the weighted sum, when the settings give weights)."""
+    if settings.weights is not None:
+        return dict(settings.weights)
+    return {settings.objectives[0]: 1} if settings.objectives else {}
 
-    With `seconds`, weighted tardiness is bounded with the shop's capacity (`capacity_tardiness_bound`).
+
+def first_objective_bound(checked: CheckedProblem, settings: SolverSettings, tardiness: int | None = None) -> int:
+    """A lower bound on the first objective: capacity-free, or with `tardiness` as weighted tardiness's bound."""
+    bounds = {
+        Objective.WEIGHTED_TARDINESS: tardiness_lower_bound(checked) if tardiness is None else tardiness,
+        Objective.MAKESPAN: makespan_lower_bound(checked),
+        Objective.TOTAL_SETUP: 0,
+    }
+    return sum(weight * bounds[objective] for objective, weight in leading_weights(settings).items())
+
+
+@dataclass(frozen=True, slots=True)
+class Relaxation:
+    """The capacity relaxation's bound, and the time by which its best answer completes each job.
+
+    `targets[n]` is the first tested time by which job `n` is complete in that answer: before a
+    long pause when it should make it, after its due date when it gives the job up. None for a job
+    that is never late in the relaxation (nothing to decide), or when it found no answer.
     """
-    weights = dict(settings.weights) if settings.weights is not None else {}
-    if settings.weights is None and settings.objectives:
-        weights = {settings.objectives[0]: 1}
-    bounds = {Objective.MAKESPAN: makespan_lower_bound(checked), Objective.TOTAL_SETUP: 0}
-    if weights.get(Objective.WEIGHTED_TARDINESS):
-        bounds[Objective.WEIGHTED_TARDINESS] = (
-            capacity_tardiness_bound(checked, seconds, settings.workers)
-            if seconds > 0
-            else tardiness_lower_bound(checked)
-        )
-    return sum(weight * bounds[objective] for objective, weight in weights.items())
+
+    bound: int
+    targets: list[int | None]
 
 
 def capacity_tardiness_bound(checked: CheckedProblem, seconds: float, workers: int = 1) -> int:
     """A lower bound on the weighted tardiness that counts each machine group's working time (see the module)."""
+    return capacity_relaxation(checked, seconds, workers).bound
+
+
+def capacity_relaxation(checked: CheckedProblem, seconds: float, workers: int = 1) -> Relaxation:
+    """Solve the capacity relaxation (see the module) for at most `seconds`."""
     earliest = earliest_completions(checked)
     floor = sum(
         job.weight * max(0, completion - job.due)
@@ -110,6 +130,7 @@ def capacity_tardiness_bound(checked: CheckedProblem, seconds: float, workers: i
     }
     model = cp_model.CpModel()
     done_vars: list[cp_model.IntVar] = []
+    owners: list[tuple[int, int]] = []  # each variable's job and time
     savings: list[int] = []  # what each variable saves when the job is complete by its time
     at_most = 0  # the cost with no job complete early
     complete_by: dict[tuple[int, frozenset[int]], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
@@ -141,14 +162,16 @@ def capacity_tardiness_bound(checked: CheckedProblem, seconds: float, workers: i
                 if done is not None:
                     model.add_implication(done, variable)
                 done_vars.append(variable)
+                owners.append((number, time))
                 savings.append(late - cost)
                 at_most += late - cost
                 done, cost = variable, late
             if done is not None:
                 for group, minutes in work.items():
                     complete_by[moment, group].append((done, minutes))
+    targets: list[int | None] = [None] * len(checked.jobs)
     if not done_vars:
-        return floor
+        return Relaxation(floor, targets)
     frozen: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for operation in checked.operations:
         if operation.fixed is not None:
@@ -164,8 +187,21 @@ def capacity_tardiness_bound(checked: CheckedProblem, seconds: float, workers: i
     solver.parameters.max_time_in_seconds = max(0.01, seconds)
     solver.parameters.num_workers = max(1, workers)
     if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return floor
-    return max(floor, math.ceil(solver.best_objective_bound - 1e-6))
+        return Relaxation(floor, targets)
+    for (number, time), variable in zip(owners, done_vars, strict=True):
+        if targets[number] is None and solver.value(variable):
+            targets[number] = time
+    return Relaxation(max(floor, math.ceil(solver.best_objective_bound - 1e-6)), targets)
+
+
+def guided_due_dates(checked: CheckedProblem, relaxation: Relaxation) -> list[int | None]:
+    """Due dates a due-date rule can follow to do what the relaxation chose.
+
+    A job the relaxation completes before its due date is due by then (before the pause, not on a
+    holiday when nothing works); one it gives up is due when the relaxation completes it, so that
+    it gives way to the jobs that can still make it.
+    """
+    return [job.due if target is None else target for job, target in zip(checked.jobs, relaxation.targets, strict=True)]
 
 
 def _breakpoints(checked: CheckedProblem) -> list[int]:

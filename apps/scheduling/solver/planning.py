@@ -10,6 +10,10 @@ every operation's latest start, which shrinks the model considerably on benchmar
 On a very large job shop minimising the makespan, the rule's schedule is not CP-SAT's hint
 (`search.rule_hint_helps`): there CP-SAT finds better schedules without it.
 
+When weighted tardiness leads and the due-date rules leave some, the capacity relaxation
+(`bounds.capacity_relaxation`) runs first: its due dates give the tuning a better start, and its
+bound is the one the shop-scale path reports.
+
 The schedule CP-SAT returns is accepted only if the independent validator finds nothing wrong;
 otherwise (a bug, never expected) the best rule schedule is returned and the result says why.
 """
@@ -21,10 +25,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from .bounds import first_objective_bound
+from .bounds import Relaxation, capacity_relaxation, first_objective_bound, guided_due_dates, leading_weights
 from .check import CheckedProblem, check_problem, latest_starts
 from .cpsat import Expr, ShopModel, total
-from .dispatch import RULES, build_schedule, placements_of, schedule_from_placements
+from .dispatch import RULES, build_schedule, place_operations, placements_of, schedule_from_placements
 from .lns import Incumbent
 from .model import (
     Objective,
@@ -38,14 +42,14 @@ from .model import (
 )
 from .parts import LARGE_CIRCUITS, PartsSearch, circuit_arcs
 from .search import ProgressCallback, rule_hint_helps, search_stage
-from .tuning import Tuned, tune_due_dates
+from .tuning import Tuned, tune_due_dates, weighted_tardiness
 from .validate import objective_values, validate_schedule
 
 logger = logging.getLogger(__name__)
 
 # Share of the time limit the due-date tuning may take before CP-SAT starts (only while tardiness leads).
 TUNING_SHARE = 0.3
-# Share of the time limit (and the most seconds) the shop-scale path spends bounding the first objective.
+# Share of the time limit (and the most seconds) the capacity relaxation may take, while tardiness leads.
 BOUND_SHARE = 0.05
 BOUND_SECONDS = 3.0
 DUE_DATE_RULES = (Rule.EDD, Rule.SLACK, Rule.CR)
@@ -110,11 +114,13 @@ def solve(
     rules = rule_schedules(problem, checked, settings)
     hint = rules.schedules[rules.best] if rules.best is not None else None
     hint_values = rules.values[rules.best] if rules.best is not None else None
-    tuned = _tune(problem, checked, rules, settings, started + settings.time_limit_s * TUNING_SHARE)
+    relaxation = _relax(checked, rules, settings)
+    tuned = _tune(problem, checked, rules, settings, started + settings.time_limit_s * TUNING_SHARE, relaxation)
     if tuned is not None and hint_values is not None and _rank(tuned[1], settings) < _rank(hint_values, settings):
         hint, hint_values = tuned
     if hint is not None and circuit_arcs(checked) > LARGE_CIRCUITS:
-        return _solve_in_parts(problem, checked, rules, hint, settings, deadline, progress, started)
+        bound = first_objective_bound(checked, settings, relaxation.bound if relaxation is not None else None)
+        return _solve_in_parts(problem, checked, rules, hint, bound, settings, deadline, progress, started)
 
     stages = _stages(checked, settings)
     # Leading stages the best rule already brings to zero are optimal: hold them there without solving.
@@ -193,30 +199,58 @@ def solve(
     return _result(problem, rules, None, outcomes, solved, SolveStatus.UNKNOWN, started, messages)
 
 
-def _tune(
-    problem: Problem, checked: CheckedProblem, rules: RuleSchedules, settings: SolverSettings, deadline: float
-) -> tuple[Schedule, Mapping[Objective, int]] | None:
-    """The best schedule of due-date tuning (of every due-date rule), when tardiness is what matters most."""
-    if settings.weights is not None:
-        leading = settings.weights
-    else:
-        leading = {settings.objectives[0]: 1} if settings.objectives else {}
-    if not leading.get(Objective.WEIGHTED_TARDINESS):
-        return None
+def _due_date_rules(rules: RuleSchedules, settings: SolverSettings) -> list[Rule]:
+    """The due-date rules that built a schedule, least weighted tardiness first; none unless tardiness leads
+    and the best of them leaves some."""
+    if not leading_weights(settings).get(Objective.WEIGHTED_TARDINESS):
+        return []
     dated = sorted(
         (rule for rule in DUE_DATE_RULES if rule in rules.values),
         key=lambda rule: rules.values[rule][Objective.WEIGHTED_TARDINESS],
     )
-    if not dated or not rules.values[dated[0]][Objective.WEIGHTED_TARDINESS]:
+    return dated if dated and rules.values[dated[0]][Objective.WEIGHTED_TARDINESS] else []
+
+
+def _relax(checked: CheckedProblem, rules: RuleSchedules, settings: SolverSettings) -> Relaxation | None:
+    """The capacity relaxation (`bounds`), when the due-date rules leave weighted tardiness to work on."""
+    if not _due_date_rules(rules, settings):
         return None
+    return capacity_relaxation(checked, min(BOUND_SECONDS, settings.time_limit_s * BOUND_SHARE), settings.workers)
+
+
+def _tune(
+    problem: Problem,
+    checked: CheckedProblem,
+    rules: RuleSchedules,
+    settings: SolverSettings,
+    deadline: float,
+    relaxation: Relaxation | None,
+) -> tuple[Schedule, Mapping[Objective, int]] | None:
+    """The best schedule of due-date tuning (of every due-date rule), when tardiness is what matters most.
+
+    Each rule tunes from its own schedule, or from the one it builds with the relaxation's due dates
+    (`bounds.guided_due_dates`) when that one is better: then those dates are what the tuning varies.
+    """
+    dated = _due_date_rules(rules, settings)
+    if not dated:
+        return None
+    guided = guided_due_dates(checked, relaxation) if relaxation is not None else None
     # Each due-date rule tunes to a local optimum of its own, and the best rule untuned is often not the
     # best tuned: every rule gets an equal share of the time, and what one leaves when it stalls passes on.
     tuned: Tuned | None = None
     for number, rule in enumerate(dated):
         share = (deadline - time.monotonic()) / (len(dated) - number)
         start = placements_of(checked, rules.schedules[rule])
-        found = tune_due_dates(checked, rule, start, time.monotonic() + share, settings.seed)
-        if found.builds and (tuned is None or found.weighted_tardiness < tuned.weighted_tardiness):
+        anchors = None
+        if guided is not None:
+            following = place_operations(checked, rule, guided)
+            if (
+                following is not None
+                and weighted_tardiness(checked, following)[0] < weighted_tardiness(checked, start)[0]
+            ):
+                start, anchors = following, guided
+        found = tune_due_dates(checked, rule, start, time.monotonic() + share, settings.seed, anchors)
+        if tuned is None or found.weighted_tardiness < tuned.weighted_tardiness:
             tuned = found
     if tuned is None:
         return None
@@ -231,14 +265,14 @@ def _solve_in_parts(
     checked: CheckedProblem,
     rules: RuleSchedules,
     hint: Schedule,
+    bound: int,
     settings: SolverSettings,
     deadline: float,
     progress: ProgressCallback | None,
     started: float,
 ) -> SolveResult:
-    """Shop scale: the sub-problem search (`parts`) from the hint, without the full model."""
-    budget = min(BOUND_SECONDS, settings.time_limit_s * BOUND_SHARE, max(0.0, deadline - time.monotonic()))
-    bound = first_objective_bound(checked, settings, budget)
+    """Shop scale: the sub-problem search (`parts`) from the hint, without the full model; `bound` is the first
+    objective's lower bound."""
     search = PartsSearch(problem, checked, settings)
     outcome = search.run(hint, deadline, progress, started, bound)
     values = outcome.values

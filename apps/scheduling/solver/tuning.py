@@ -57,13 +57,24 @@ def weighted_tardiness(checked: CheckedProblem, placements: Placements) -> tuple
     return total, lateness
 
 
-def tune_due_dates(checked: CheckedProblem, rule: Rule, start: Placements, deadline: float, seed: int = 0) -> Tuned:
-    """The best schedule the rule builds with tuned due dates before `deadline` (at worst `start`)."""
+def tune_due_dates(
+    checked: CheckedProblem,
+    rule: Rule,
+    start: Placements,
+    deadline: float,
+    seed: int = 0,
+    anchors: Sequence[int | None] | None = None,
+) -> Tuned:
+    """The best schedule the rule builds with tuned due dates before `deadline` (at worst `start`).
+
+    The virtual due dates start from `anchors` (the real ones by default) and early jobs' drift back
+    toward them; the real ones score every schedule.
+    """
     generator = random.Random(seed)
-    real: Sequence[int | None] = [job.due for job in checked.jobs]
+    anchor: Sequence[int | None] = [job.due for job in checked.jobs] if anchors is None else anchors
     best_value, best_lateness = weighted_tardiness(checked, start)
     best = Tuned(start, best_value, 0)
-    best_virtual: list[int | None] = list(real)
+    best_virtual: list[int | None] = list(anchor)
     virtual, lateness = list(best_virtual), best_lateness
     mean_weight = sum(job.weight for job in checked.jobs) / max(1, len(checked.jobs))
     builds = restarted = 0
@@ -74,7 +85,7 @@ def tune_due_dates(checked: CheckedProblem, rule: Rule, start: Placements, deadl
             virtual, lateness, restarted = list(best_virtual), best_lateness, builds
         pull = generator.choice(PULL)
         for number, job in enumerate(checked.jobs):
-            due, virtual_due = real[number], virtual[number]
+            due, virtual_due = anchor[number], virtual[number]
             if due is None or virtual_due is None:
                 continue
             if lateness[number]:
@@ -87,7 +98,7 @@ def tune_due_dates(checked: CheckedProblem, rule: Rule, start: Placements, deadl
         cost = time.monotonic() - began
         builds += 1
         if placements is None:
-            virtual = list(real)  # it overran the horizon: start again from the real dates
+            virtual = list(anchor)  # it overran the horizon: start again from the anchors
             lateness = [0] * len(checked.jobs)
             continue
         value, lateness = weighted_tardiness(checked, placements)
