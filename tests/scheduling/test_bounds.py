@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -139,5 +140,18 @@ def test_the_shop_scale_path_reports_the_capacity_bound(monkeypatch: pytest.Monk
     monkeypatch.setattr(planning, "LARGE_CIRCUITS", -1)  # plan the holiday shop by sub-problems
     result = solve(holiday_shop(), SolverSettings(time_limit_s=4.0, workers=1))
     assert result.values[Objective.WEIGHTED_TARDINESS] == 4 * DAY + 120 - 480
+    assert result.stages[0].objective == Objective.WEIGHTED_TARDINESS
+    assert result.best_bound == 4 * DAY - 480
+
+
+def test_the_full_model_reports_the_capacity_bound_where_cp_sat_proves_less(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = planning.search_stage
+
+    def unproven(*args: object, **kwargs: object) -> object:
+        # As if CP-SAT had proved nothing in its time.
+        return replace(original(*args, **kwargs), bound=0, status=SolveStatus.FEASIBLE)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planning, "search_stage", unproven)
+    result = solve(holiday_shop(), TARDINESS)
     assert result.stages[0].objective == Objective.WEIGHTED_TARDINESS
     assert result.best_bound == 4 * DAY - 480

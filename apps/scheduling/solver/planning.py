@@ -12,7 +12,7 @@ On a very large job shop minimising the makespan, the rule's schedule is not CP-
 
 When weighted tardiness leads and the due-date rules leave some, the capacity relaxation
 (`bounds.capacity_relaxation`) runs first: its due dates give the tuning a better start, and its
-bound is the one the shop-scale path reports.
+bound is the shop-scale path's bound and raises CP-SAT's where it is stronger.
 
 The schedule CP-SAT returns is accepted only if the independent validator finds nothing wrong;
 otherwise (a bug, never expected) the best rule schedule is returned and the result says why.
@@ -170,6 +170,9 @@ def solve(
         incumbent = found.incumbent
         value = incumbent.value if incumbent is not None else 0
         bound = found.bound if found.bound is not None else 0
+        if relaxation is not None and dict(stage.weights) == {Objective.WEIGHTED_TARDINESS: 1}:
+            # The relaxation runs only while tardiness leads, so this is the first stage: its bound holds.
+            bound = max(bound, relaxation.bound)
         solved.append(StageOutcome(stage.name, value, bound, found.status, found.wall_s, found.stopped))
         if incumbent is None:
             if found.status is SolveStatus.INFEASIBLE and number == 0 and hint is None:
