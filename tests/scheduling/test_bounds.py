@@ -11,7 +11,6 @@ import pytest
 from apps.scheduling.solver import Fixed, Job, Objective, Problem, Rule, SolverSettings, SolveStatus, planning, solve
 from apps.scheduling.solver.bounds import (
     capacity_relaxation,
-    capacity_tardiness_bound,
     first_objective_bound,
     guided_due_dates,
     tardiness_lower_bound,
@@ -43,7 +42,7 @@ def test_the_capacity_bound_counts_who_fits_before_a_long_pause() -> None:
     checked = check_problem(holiday_shop())
     assert tardiness_lower_bound(checked) == 0  # each job on its own ends at minute 200
     # The lightest job cannot end before the machine works again at 4 x 1,440.
-    assert capacity_tardiness_bound(checked, seconds=5) == 4 * DAY - 480
+    assert capacity_relaxation(checked, seconds=5).bound == 4 * DAY - 480
     result = solve(holiday_shop(), TARDINESS)
     assert result.status is SolveStatus.OPTIMAL
     # The optimum starts it in the day's last 80 minutes: it pauses and ends 120 minutes after the holiday.
@@ -53,7 +52,7 @@ def test_the_capacity_bound_counts_who_fits_before_a_long_pause() -> None:
 def test_frozen_work_takes_its_minutes_from_the_capacity() -> None:
     checked = check_problem(holiday_shop(frozen=True))
     # Only the heavy job fits after the running one; middle and light wait for the holiday's end.
-    assert capacity_tardiness_bound(checked, seconds=5) == (2 + 1) * (4 * DAY - 480)
+    assert capacity_relaxation(checked, seconds=5).bound == (2 + 1) * (4 * DAY - 480)
 
 
 def test_the_first_objective_bound_takes_the_capacity_bound_when_given_one() -> None:
@@ -128,7 +127,7 @@ def test_the_capacity_bound_never_exceeds_an_optimal_schedule() -> None:
     for seed in range(30):
         problem = random_shop(seed)
         checked = check_problem(problem)
-        bound = capacity_tardiness_bound(checked, seconds=5)
+        bound = capacity_relaxation(checked, seconds=5).bound
         result = solve(problem, TARDINESS)
         assert result.status is SolveStatus.OPTIMAL, seed
         assert tardiness_lower_bound(checked) <= bound <= result.values[Objective.WEIGHTED_TARDINESS], seed

@@ -4,7 +4,7 @@ The capacity-free bounds take each job on its own: its operations at their earli
 machine, as if the shop had nothing else to do. On a loaded shop they say little: the demo shop's
 plan is several times its capacity-free tardiness bound, and none of that gap is the search's.
 
-`capacity_tardiness_bound` also counts working time. Each job either is complete by a time T
+`capacity_relaxation` also counts working time. Each job either is complete by a time T
 (the end of a working window) or costs at least its weighted tardiness were it to end at the
 first minute any of its last operations' machines works after T; and the jobs complete by T
 must fit, machine group by machine group, into the working minutes before T that frozen work
@@ -57,11 +57,13 @@ def earliest_completions(checked: CheckedProblem) -> list[int]:
     return completions
 
 
-def tardiness_lower_bound(checked: CheckedProblem) -> int:
-    """Weighted tardiness no schedule can avoid: each job's earliest possible end against its due date."""
+def tardiness_lower_bound(checked: CheckedProblem, completions: list[int] | None = None) -> int:
+    """Weighted tardiness no schedule can avoid: each job's earliest possible end (`earliest_completions`)
+    against its due date."""
+    earliest = earliest_completions(checked) if completions is None else completions
     return sum(
         job.weight * max(0, completion - job.due)
-        for job, completion in zip(checked.jobs, earliest_completions(checked), strict=True)
+        for job, completion in zip(checked.jobs, earliest, strict=True)
         if job.due is not None and job.weight
     )
 
@@ -109,19 +111,10 @@ class Relaxation:
     targets: list[int | None]
 
 
-def capacity_tardiness_bound(checked: CheckedProblem, seconds: float, workers: int = 1) -> int:
-    """A lower bound on the weighted tardiness that counts each machine group's working time (see the module)."""
-    return capacity_relaxation(checked, seconds, workers).bound
-
-
 def capacity_relaxation(checked: CheckedProblem, seconds: float, workers: int = 1) -> Relaxation:
     """Solve the capacity relaxation (see the module) for at most `seconds`."""
     earliest = earliest_completions(checked)
-    floor = sum(
-        job.weight * max(0, completion - job.due)
-        for job, completion in zip(checked.jobs, earliest, strict=True)
-        if job.due is not None and job.weight
-    )
+    floor = tardiness_lower_bound(checked, earliest)
     times = _breakpoints(checked)
     groups = {
         frozenset(option.machine for option in operation.options)
