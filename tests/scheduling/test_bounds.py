@@ -98,8 +98,9 @@ def test_due_date_tuning_starts_from_the_relaxations_schedule_when_it_is_better(
     assert rules.values[Rule.EDD][Objective.WEIGHTED_TARDINESS] == 2 * (4 * DAY + 120 - 480)
     relaxed = capacity_relaxation(checked, seconds=5)
     # No time to tune: what comes back is where the tuning starts.
-    alone = planning._tune(problem, checked, rules, TARDINESS, time.monotonic(), None)
-    guided = planning._tune(problem, checked, rules, TARDINESS, time.monotonic(), relaxed)
+    dated = planning._due_date_rules(rules, TARDINESS)
+    alone = planning._tune(problem, checked, rules, dated, TARDINESS, time.monotonic(), None)
+    guided = planning._tune(problem, checked, rules, dated, TARDINESS, time.monotonic(), relaxed)
     assert alone is not None and alone[1][Objective.WEIGHTED_TARDINESS] == 2 * (4 * DAY + 120 - 480)
     assert guided is not None and guided[1][Objective.WEIGHTED_TARDINESS] == 4 * DAY + 120 - 470
 

@@ -20,7 +20,6 @@ dates (`guided_due_dates`) the due-date rules can follow it.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -204,18 +203,10 @@ def _breakpoints(checked: CheckedProblem) -> list[int]:
         return ends
 
     def pause(time: int) -> int:
-        resumes = [_next_working(machine.calendar, time) for machine in checked.machines]
+        resumes = [machine.calendar.resume(time) for machine in checked.machines]
         return min((resume for resume in resumes if resume is not None), default=checked.horizon) - time
 
     return sorted(sorted(ends, key=lambda time: (-pause(time), time))[:MAX_BREAKPOINTS])
-
-
-def _next_working(calendar: WorkingTime, time: int) -> int | None:
-    """The first working minute at or after `time` on a calendar, or None when it has no more windows."""
-    if calendar.is_working(time):
-        return time
-    index = bisect_right(calendar.starts, time)
-    return calendar.starts[index] if index < len(calendar.starts) else None
 
 
 def _first_end_after(checked: CheckedProblem, job: CheckedJob, time: int) -> int:
@@ -236,8 +227,7 @@ def _first_end_after(checked: CheckedProblem, job: CheckedJob, time: int) -> int
                 candidates.append(operation.fixed[2])
             continue
         for option in operation.options:
-            calendar = checked.machines[option.machine].calendar
-            resume = _next_working(calendar, time)
+            resume = checked.machines[option.machine].calendar.resume(time)
             if resume is not None:
                 candidates.append(time + 1 if resume == time else resume)
     return min(candidates, default=checked.horizon)

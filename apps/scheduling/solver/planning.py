@@ -114,8 +114,13 @@ def solve(
     rules = rule_schedules(problem, checked, settings)
     hint = rules.schedules[rules.best] if rules.best is not None else None
     hint_values = rules.values[rules.best] if rules.best is not None else None
-    relaxation = _relax(checked, rules, settings)
-    tuned = _tune(problem, checked, rules, settings, started + settings.time_limit_s * TUNING_SHARE, relaxation)
+    dated = _due_date_rules(rules, settings)
+    relaxation = None
+    if dated:  # tardiness leads and the rules leave some: the relaxation's bound and due dates are worth having
+        budget = min(BOUND_SECONDS, settings.time_limit_s * BOUND_SHARE)
+        relaxation = capacity_relaxation(checked, budget, settings.workers)
+    tuning_deadline = started + settings.time_limit_s * TUNING_SHARE
+    tuned = _tune(problem, checked, rules, dated, settings, tuning_deadline, relaxation)
     if tuned is not None and hint_values is not None and _rank(tuned[1], settings) < _rank(hint_values, settings):
         hint, hint_values = tuned
     if hint is not None and circuit_arcs(checked) > LARGE_CIRCUITS:
@@ -214,17 +219,11 @@ def _due_date_rules(rules: RuleSchedules, settings: SolverSettings) -> list[Rule
     return dated if dated and rules.values[dated[0]][Objective.WEIGHTED_TARDINESS] else []
 
 
-def _relax(checked: CheckedProblem, rules: RuleSchedules, settings: SolverSettings) -> Relaxation | None:
-    """The capacity relaxation (`bounds`), when the due-date rules leave weighted tardiness to work on."""
-    if not _due_date_rules(rules, settings):
-        return None
-    return capacity_relaxation(checked, min(BOUND_SECONDS, settings.time_limit_s * BOUND_SHARE), settings.workers)
-
-
 def _tune(
     problem: Problem,
     checked: CheckedProblem,
     rules: RuleSchedules,
+    dated: list[Rule],
     settings: SolverSettings,
     deadline: float,
     relaxation: Relaxation | None,
@@ -234,7 +233,6 @@ def _tune(
     Each rule tunes from its own schedule, or from the one it builds with the relaxation's due dates
     (`bounds.guided_due_dates`) when that one is better: then those dates are what the tuning varies.
     """
-    dated = _due_date_rules(rules, settings)
     if not dated:
         return None
     guided = guided_due_dates(checked, relaxation) if relaxation is not None else None
@@ -247,10 +245,8 @@ def _tune(
         anchors = None
         if guided is not None:
             following = place_operations(checked, rule, guided)
-            if (
-                following is not None
-                and weighted_tardiness(checked, following)[0] < weighted_tardiness(checked, start)[0]
-            ):
+            own = rules.values[rule][Objective.WEIGHTED_TARDINESS]
+            if following is not None and weighted_tardiness(checked, following)[0] < own:
                 start, anchors = following, guided
         found = tune_due_dates(checked, rule, start, time.monotonic() + share, settings.seed, anchors)
         if tuned is None or found.weighted_tardiness < tuned.weighted_tardiness:

@@ -5,9 +5,11 @@ job that misses a shift end by an hour can miss a long weekend with it. This loo
 rule's schedule with *virtual* due dates: after each build, every late job's virtual due date
 moves earlier by a share of its weighted lateness (so it overtakes work that could wait), and
 every job that finished early enough drifts back toward its real date (so jobs pulled too far
-give way again). Each late job's pull is drawn around the build's own, so that builds from the same
-virtual dates differ. When several builds in a row bring nothing better, the tuning starts again from
-the virtual dates of the best schedule so far, so that one unlucky pull does not decide where it ends
+give way again), or toward the date it started from when the tuning is given other dates to
+start from (`anchors`: the capacity relaxation's, `bounds.guided_due_dates`). Each late job's
+pull is drawn around the build's own, so that builds from the same virtual dates differ. When
+several builds in a row bring nothing better, the tuning starts again from the virtual dates of
+the best schedule so far, so that one unlucky pull does not decide where it ends
 (docs/benchmarks.md, "Demo shop"). The real due dates score each schedule; the best one is kept.
 It is a warm start for CP-SAT, which works from whatever it gets, so any improvement counts.
 """

@@ -58,6 +58,11 @@ class WorkingTime:
         index = bisect_right(self.starts, time) - 1
         return index >= 0 and time < self.ends[index]
 
+    def resume(self, time: int) -> int | None:
+        """The first working minute at or after `time`, or None past the last window."""
+        position = self.position(time)
+        return self.start_of(position) if position < self.total else None
+
     def position(self, time: int) -> int:
         """Working minutes before `time`, on this clock; times before the first interval map to its start."""
         index = bisect_right(self.starts, time) - 1
