@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import time
+from dataclasses import replace
 
 import pytest
+from ortools.sat.python import cp_model
 
 from apps.scheduling.solver import (
     Fixed,
@@ -13,6 +16,7 @@ from apps.scheduling.solver import (
     Problem,
     Rule,
     SetupMatrix,
+    SolveProgress,
     SolverSettings,
     SolveStatus,
     planning,
@@ -24,7 +28,7 @@ from apps.scheduling.solver import tuning as tuning_module
 from apps.scheduling.solver.bounds import tardiness_lower_bound
 from apps.scheduling.solver.check import check_problem
 from apps.scheduling.solver.cpsat import ShopModel
-from apps.scheduling.solver.dispatch import build_schedule, place_operations
+from apps.scheduling.solver.dispatch import build_schedule, place_operations, schedule_from_placements
 from apps.scheduling.solver.parts import circuit_arcs
 from apps.scheduling.solver.tuning import tune_due_dates
 
@@ -274,3 +278,134 @@ def test_a_step_that_cannot_make_a_late_job_earlier_still_pulls_its_relaxed_work
     assert values[Objective.WEIGHTED_TARDINESS] == 5 * 95
     assert moved[0] == (0, 0, 10) and moved[3] == (0, 10, 60)
     assert moved[1] == (1, 100, 110) and moved[2] == (1, 0, 100)
+
+
+def front_shop() -> tuple[Problem, dict[int, tuple[int, int, int]]]:
+    """A late chain behind work on both machines, and work that starts after it ends."""
+    problem = Problem(
+        machines=(machine("M1"), machine("M2")),
+        jobs=(
+            chain("late", op("10", ("M1", 10)), op("20", ("M2", 10)), due=15, weight=5),
+            Job("a", (op("10", ("M1", 50)),), due=1_000, weight=1),
+            Job("b", (op("10", ("M2", 100)),), due=1_000, weight=1),
+            Job("c", (op("10", ("M1", 30)),), due=1_000, weight=1),
+        ),
+        horizon=1_000,
+    )
+    # late.10, late.20, a, b, c: the late job ends at 110, c starts at 200.
+    placements = {0: (0, 50, 60), 1: (1, 100, 110), 2: (0, 0, 50), 3: (1, 0, 100), 4: (0, 200, 230)}
+    return problem, placements
+
+
+def test_the_front_is_everything_that_starts_before_the_last_avoidably_late_job_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem, placements = front_shop()
+    search = parts_module.PartsSearch(problem, check_problem(problem), TARDINESS)
+    assert search._before_late_jobs_end(placements) == {0, 1, 2, 3}
+    monkeypatch.setattr(parts_module, "FRONT_OPERATIONS", 2)
+    assert search._before_late_jobs_end(placements) == {2, 3}  # the earliest-starting ones
+    # Late by 5 only, at its earliest possible end: no other schedule saves anything, so there is no front.
+    on_time_as_it_can = {**placements, 0: (0, 0, 10), 1: (1, 0, 10), 2: (0, 10, 60), 3: (1, 10, 110)}
+    assert search._before_late_jobs_end(on_time_as_it_can) == set()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_search_starts_with_one_step_over_the_front(workers: int) -> None:
+    """From the late schedule, the front's one step puts the late chain first on both machines."""
+    problem, placements = front_shop()
+    checked = check_problem(problem)
+    settings = replace(TARDINESS, workers=workers)
+    search = parts_module.PartsSearch(problem, checked, settings)
+    start = schedule_from_placements(checked, placements)
+    outcome = search.run(start, time.monotonic() + 3.0, bound=5 * 5)
+    assert search.tally["front"] == [1, 1]
+    assert outcome.values[Objective.WEIGHTED_TARDINESS] == 5 * 5  # the bound: the stage ends there
+    assert validate_schedule(problem, outcome.schedule) == []
+
+
+def job_shop_model(size: int) -> cp_model.CpModel:
+    """A random size x size job shop minimising the makespan: 15x15 is not proven optimal in seconds."""
+    rng = random.Random(7)
+    model = cp_model.CpModel()
+    machines: list[list[cp_model.IntervalVar]] = [[] for _ in range(size)]
+    ends = []
+    for job in range(size):
+        end: cp_model.LinearExprT = 0
+        for machine_number in rng.sample(range(size), size):
+            duration = rng.randint(1, 99)
+            start = model.new_int_var(0, 20_000, f"s{job}_{machine_number}")
+            machines[machine_number].append(model.new_fixed_size_interval_var(start, duration, ""))
+            model.add(start >= end)
+            end = start + duration
+        ends.append(end)
+    for intervals in machines:
+        model.add_no_overlap(intervals)
+    makespan = model.new_int_var(0, 20_000, "makespan")
+    model.add_max_equality(makespan, ends)
+    model.minimize(makespan)
+    return model
+
+
+def two_workers(seconds: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = seconds
+    return solver
+
+
+def test_a_watched_solve_that_stops_improving_is_stopped() -> None:
+    solver = two_workers(60.0)
+    reported: list[int] = []
+
+    def report(value: int) -> bool:
+        reported.append(value)
+        return True
+
+    status = parts_module._solve_watched(solver, job_shop_model(15), 0.5, report)
+    assert status == cp_model.FEASIBLE
+    assert solver.wall_time < 30.0  # stalled long before the time limit
+    assert reported and reported == sorted(reported, reverse=True)  # each better makespan, in this thread
+    assert reported[-1] == round(solver.objective_value)
+
+
+def test_a_watched_solve_stops_when_the_report_says_so() -> None:
+    solver = two_workers(60.0)
+    reported: list[int] = []
+
+    def report(value: int) -> bool:
+        reported.append(value)
+        return False  # the planner cancelled
+
+    status = parts_module._solve_watched(solver, job_shop_model(15), 30.0, report)
+    assert status == cp_model.FEASIBLE
+    assert len(reported) == 1
+    assert solver.wall_time < 30.0
+
+
+def test_a_report_that_raises_stops_the_solve_and_the_error_reaches_the_caller() -> None:
+    solver = two_workers(60.0)
+
+    def report(value: int) -> bool:
+        raise RuntimeError("the job was deleted")
+
+    with pytest.raises(RuntimeError, match="the job was deleted"):
+        parts_module._solve_watched(solver, job_shop_model(15), 30.0, report)
+
+
+def test_the_front_reports_its_progress_and_can_be_cancelled() -> None:
+    problem, placements = front_shop()
+    checked = check_problem(problem)
+    search = parts_module.PartsSearch(problem, checked, replace(TARDINESS, workers=2))
+    start = schedule_from_placements(checked, placements)
+    seen: list[SolveProgress] = []
+
+    def cancel(report: SolveProgress) -> bool:
+        seen.append(report)
+        return False
+
+    outcome = search.run(start, time.monotonic() + 3.0, cancel, time.monotonic(), bound=5 * 5)
+    assert outcome.stopped
+    assert search.tally["front"][0] == 1 and search.steps == 1  # no lane step after the cancel
+    assert seen[0].stage == "weighted_tardiness"
+    assert 5 * 5 <= seen[0].objective <= 5 * 100  # from the start to the optimum

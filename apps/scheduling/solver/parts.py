@@ -12,10 +12,13 @@ sub-problem of a hundred operations builds and solves in a second or two. Each r
 may move up to `REACH` working windows (shifts) either way in one step: free over the whole
 horizon, it would cost the model two literals per window, and presolve alone would eat the step.
 
-Steps run in one lane per worker, each with a one-worker CP-SAT, from the schedule the lanes
-share. A lane's result replaces that schedule when nothing changed it meanwhile; when another lane
-did, the result's part is carried over onto the new schedule only if it improved on what it
-started from and the whole still passes the validator.
+While weighted tardiness is the objective, the search starts with one larger step, the front:
+every operation that starts before the last avoidably late job ends (at most FRONT_OPERATIONS),
+solved by CP-SAT with every worker, whose own neighbourhood workers find the moves that rescue a
+late job by reshuffling many others. After it, steps run in one lane per worker, each with a
+one-worker CP-SAT, from the schedule the lanes share. A lane's result replaces that schedule when
+nothing changed it meanwhile; when another lane did, the result's part is carried over onto the
+new schedule only if it improved on what it started from and the whole still passes the validator.
 
 The objectives are worked through in order (or as the weighted sum): a step minimises one
 objective of the part with the earlier ones held at their current values, and its schedule is
@@ -55,6 +58,10 @@ _KINDS = ("late-jobs", "late-operations", "late-window", "window", "machines")
 STEP_SECONDS = 2.0
 # How far a relaxed operation may move in one step, in its machine's working windows (shifts) either side.
 REACH = 6
+# The front: one step over everything that runs before the late jobs end, solved with every worker.
+FRONT_OPERATIONS = 600  # at most, the earliest-starting ones
+FRONT_SHARE = 0.5  # of the stage, at most
+FRONT_STALL = 6.0  # seconds without a better schedule end it
 
 
 def circuit_arcs(checked: CheckedProblem) -> int:
@@ -108,7 +115,7 @@ class PartsSearch:
         self.movable = [operation.index for operation in checked.operations if operation.fixed is None]
         self.steps = 0
         self.improvements = 0
-        self.tally = {kind: [0, 0] for kind in _KINDS}  # steps, improving steps: logged after a run
+        self.tally = {kind: [0, 0] for kind in (*_KINDS, "front")}  # steps, improving steps: logged after a run
         self.lanes = max(1, settings.workers)
         self._lock = threading.Lock()  # guards the shared schedule, counters, sizes and the random generator
         self._operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
@@ -132,6 +139,7 @@ class PartsSearch:
             stage_deadline = time.monotonic() + remaining * (1.0, 0.7, 0.8)[min(len(order) - number - 1, 2)]
             lane = _Lane(stage, order[:number], stage_deadline, bound if number == 0 else None)
             current.finished = False
+            self._front(current, lane, progress, started)
             with ThreadPoolExecutor(max_workers=self.lanes) as pool:
                 helpers = [pool.submit(self._lane, current, lane) for _ in range(self.lanes - 1)]
                 try:
@@ -169,7 +177,8 @@ class PartsSearch:
                 values, improvements = current.values, self.improvements
             if progress is not None and improvements > reported:
                 reported = improvements
-                if self._report(progress, lane.stage, values, started, lane.bound or 0) is False:
+                value = self._stage_value(lane.stage, values)
+                if self._report(progress, lane.stage, value, started, lane.bound or 0) is False:
                     current.stopped = True
 
     def _accept(
@@ -203,6 +212,48 @@ class PartsSearch:
         if lane.bound is not None and self._stage_value(lane.stage, values) <= lane.bound:
             current.finished = True  # the first objective reached its lower bound: nothing left to gain there
 
+    def _front(
+        self, current: _Current, lane: _Lane, progress: ProgressCallback | None = None, started: float = 0.0
+    ) -> None:
+        """One step, with every worker, over all that runs before the late jobs end (tardiness stages only).
+
+        A late job whose chain has little slack is rescued only by reshuffling many jobs at once
+        (on the demo shop in an ordinary week: one job's weld moving to a faster welder, and the
+        work on all four welders and after them giving way), more than the lanes' small parts hold.
+        CP-SAT's own neighbourhood workers find such moves in a part of a few hundred operations
+        within seconds, where one worker's search does not in a minute. The step ends when it has
+        gone FRONT_STALL seconds without a better schedule or used FRONT_SHARE of the stage; each better
+        one is reported as it is found, and the caller can stop it there.
+        """
+        if not lane.stage.get(Objective.WEIGHTED_TARDINESS) or not current.values[Objective.WEIGHTED_TARDINESS]:
+            return
+        relaxed = self._before_late_jobs_end(current.placements)
+        if not relaxed:
+            return
+        seconds = (lane.deadline - time.monotonic()) * FRONT_SHARE
+        self.tally["front"][0] += 1
+        base = replace(current)
+
+        def report(value: int) -> bool:
+            keep = progress is None or self._report(progress, lane.stage, value, started, lane.bound or 0) is not False
+            current.stopped = current.stopped or not keep
+            return keep
+
+        found = self._step("front", relaxed, base.placements, lane, self.lanes, seconds, report)
+        if found is not None:
+            self._accept("front", current, base, relaxed, found, lane)
+
+    def _before_late_jobs_end(self, placements: Placements) -> set[int]:
+        """Every operation that starts before the last avoidably late job ends: the earliest-starting
+        FRONT_OPERATIONS of them, so on a shop with many late jobs, the front of the schedule."""
+        late = self._avoidably_late(placements)
+        if not late:
+            return set()
+        jobs = self.checked.jobs
+        until = max(placements[index][2] for _, number in late for index in jobs[number].operations)
+        before = sorted((placements[index][1], index) for index in self.movable if placements[index][1] < until)
+        return {index for _, index in before[:FRONT_OPERATIONS]}
+
     def _choose_kind(self) -> str:
         """A kind of neighbourhood, drawn more often the more often it improved the schedule so far."""
         weights = [(improving + 1) / (steps + 2) for steps, improving in (self.tally[kind] for kind in _KINDS)]
@@ -211,8 +262,18 @@ class PartsSearch:
     # One step ----------------------------------------------------------------------------------
 
     def _step(
-        self, kind: str, relaxed: set[int], placements: Placements, lane: _Lane
+        self,
+        kind: str,
+        relaxed: set[int],
+        placements: Placements,
+        lane: _Lane,
+        workers: int = 1,
+        seconds: float = STEP_SECONDS,
+        report: Callable[[int], bool] | None = None,
     ) -> tuple[Placements, dict[Objective, int]] | None:
+        """CP-SAT on the part `relaxed`, the rest frozen. A lane's step has one worker (the lanes are the
+        parallelism); the front (`report` given) all of them, and it stops once it goes FRONT_STALL without a
+        better solution or `report`, given each better objective, returns False."""
         part = self._sub_problem(placements, relaxed)
         try:
             checked = check_problem(part)
@@ -237,10 +298,15 @@ class PartsSearch:
             self.steps += 1
             seed = self.steps
         solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1  # the lanes are the parallelism
+        solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
-        solver.parameters.max_time_in_seconds = max(0.05, min(STEP_SECONDS, lane.deadline - time.monotonic()))
-        status = solver.solve(shop.model)
+        solver.parameters.max_time_in_seconds = max(0.05, min(seconds, lane.deadline - time.monotonic()))
+        if report is not None:
+            # Probing a part this size takes seconds (most of a step) and the neighbourhood workers do without it.
+            solver.parameters.cp_model_probing_level = 0
+            status = _solve_watched(solver, shop.model, FRONT_STALL, report)
+        else:
+            status = solver.solve(shop.model)
         closed = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
         logger.debug(
             "%s: %s operations, %s, %.2f s, objective %s from %s",
@@ -251,12 +317,13 @@ class PartsSearch:
             solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
             sum(weight * part_values[o] for o, weight in lane.stage.items()),
         )
-        self._resize(kind, 1.15 if closed else 0.8)
+        if kind in self.size:
+            self._resize(kind, 1.15 if closed else 0.8)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         solution = shop.placements(solver)
         if status == cp_model.OPTIMAL:
-            solution = self._pull_late_work(shop, solver, objective, relaxed, placements, lane) or solution
+            solution = self._pull_late_work(shop, solver, objective, relaxed, placements, lane, seconds) or solution
         found = dict(placements)
         for index, placed in solution.items():
             if index in relaxed:
@@ -271,6 +338,7 @@ class PartsSearch:
         relaxed: set[int],
         placements: Placements,
         lane: _Lane,
+        seconds: float,
     ) -> dict[int, tuple[int, int, int]] | None:
         """With the part's objective held at its optimum, move the late jobs' relaxed work as early as it goes.
 
@@ -288,7 +356,7 @@ class PartsSearch:
             for index in relaxed
             if lateness[checked.operations[index].job] and checked.jobs[checked.operations[index].job].weight
         ]
-        remaining = min(STEP_SECONDS - solver.wall_time, lane.deadline - time.monotonic())
+        remaining = min(seconds - solver.wall_time, lane.deadline - time.monotonic())
         if not pulled or remaining < 0.05:
             return None
         shop.model.add(objective <= round(solver.objective_value))
@@ -410,7 +478,14 @@ class PartsSearch:
         return relaxed
 
     def _late_job(self, placements: Placements) -> int | None:
-        """A late job that could end earlier, drawn with a chance proportional to the weighted lateness it could save.
+        """A late job that could end earlier, drawn with a chance proportional to the weighted lateness it saves."""
+        late = self._avoidably_late(placements)
+        if not late:
+            return None
+        return self.random.choices(late, weights=[value for value, _ in late])[0][1]
+
+    def _avoidably_late(self, placements: Placements) -> list[tuple[int, int]]:
+        """(weighted lateness it could save, job) of each late job that could end earlier.
 
         A job already at its earliest possible end is late whatever the rest of the shop does: a step
         around it cannot gain anything.
@@ -423,9 +498,7 @@ class PartsSearch:
             avoidable = lateness[number] - max(0, self._earliest[number] - (job.due or 0))
             if avoidable > 0:
                 late.append((job.weight * avoidable, number))
-        if not late:
-            return None
-        return self.random.choices(late, weights=[value for value, _ in late])[0][1]
+        return late
 
     def _around_late_jobs(self, placements: Placements, size: int) -> set[int]:
         """A late job, and whole jobs with time to spare that ran before it on its machines.
@@ -479,7 +552,7 @@ class PartsSearch:
         self,
         progress: ProgressCallback,
         stage: Mapping[Objective, int],
-        values: Mapping[Objective, int],
+        value: int,
         started: float,
         bound: int,
     ) -> bool | None:
@@ -488,9 +561,55 @@ class PartsSearch:
         return progress(
             SolveProgress(
                 stage=name,
-                objective=self._stage_value(stage, values),
+                objective=value,
                 best_bound=bound if stage == first else 0,
                 wall_s=time.monotonic() - started,
                 solutions=self.improvements,
             )
         )
+
+
+class _Improvements(cp_model.CpSolverSolutionCallback):
+    """The latest solution's objective, and when it was found."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at = time.monotonic()
+        self.objective: int | None = None
+
+    def on_solution_callback(self) -> None:
+        self.at = time.monotonic()
+        self.objective = round(self.objective_value)
+
+
+def _solve_watched(
+    solver: cp_model.CpSolver, model: cp_model.CpModel, stall: float, report: Callable[[int], bool] | None = None
+) -> cp_model.CpSolverStatus:
+    """`solver.solve(model)` in a helper thread while this one watches it.
+
+    The solve is stopped once it has gone `stall` seconds without a better solution, or when
+    `report`, called in this thread with each better objective, returns False (or raises: the
+    exception is raised here once the solve has returned). The stop is repeated until the solve
+    returns: one sent before CP-SAT has started would be lost.
+    """
+    improvements = _Improvements()
+    statuses: list[cp_model.CpSolverStatus] = []
+    helper = threading.Thread(target=lambda: statuses.append(solver.solve(model, improvements)), name="front")
+    helper.start()
+    reported, stopping = None, False
+    try:
+        while True:
+            helper.join(0.05)
+            value = improvements.objective
+            if report is not None and value is not None and value != reported:
+                reported = value
+                stopping = stopping or report(value) is False
+            if not helper.is_alive():
+                break
+            if stopping or time.monotonic() - improvements.at >= stall:
+                solver.stop_search()
+    finally:
+        while helper.is_alive():
+            solver.stop_search()
+            helper.join(0.05)
+    return statuses[0] if statuses else cp_model.UNKNOWN
