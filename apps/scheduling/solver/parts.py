@@ -225,23 +225,25 @@ class PartsSearch:
         gone FRONT_STALL seconds without a better schedule or used FRONT_SHARE of the stage; each better
         one is reported as it is found, and the caller can stop it there.
         """
-        if not lane.stage.get(Objective.WEIGHTED_TARDINESS) or not current.values[Objective.WEIGHTED_TARDINESS]:
+        if not lane.stage.get(Objective.WEIGHTED_TARDINESS):
             return
         relaxed = self._before_late_jobs_end(current.placements)
         if not relaxed:
             return
         seconds = (lane.deadline - time.monotonic()) * FRONT_SHARE
-        self.tally["front"][0] += 1
-        base = replace(current)
+        with self._lock:  # the lanes have not started yet, but the shared schedule is the lock's
+            self.tally["front"][0] += 1
+            base = replace(current)
 
         def report(value: int) -> bool:
             keep = progress is None or self._report(progress, lane.stage, value, started, lane.bound or 0) is not False
             current.stopped = current.stopped or not keep
             return keep
 
-        found = self._step("front", relaxed, base.placements, lane, self.lanes, seconds, report)
+        found = self._step("front", relaxed, base.placements, lane, seconds, report)
         if found is not None:
-            self._accept("front", current, base, relaxed, found, lane)
+            with self._lock:
+                self._accept("front", current, base, relaxed, found, lane)
 
     def _before_late_jobs_end(self, placements: Placements) -> set[int]:
         """Every operation that starts before the last avoidably late job ends: the earliest-starting
@@ -267,13 +269,12 @@ class PartsSearch:
         relaxed: set[int],
         placements: Placements,
         lane: _Lane,
-        workers: int = 1,
         seconds: float = STEP_SECONDS,
         report: Callable[[int], bool] | None = None,
     ) -> tuple[Placements, dict[Objective, int]] | None:
         """CP-SAT on the part `relaxed`, the rest frozen. A lane's step has one worker (the lanes are the
-        parallelism); the front (`report` given) all of them, and it stops once it goes FRONT_STALL without a
-        better solution or `report`, given each better objective, returns False."""
+        parallelism); the front (`report` given) has every worker, and it stops once it goes FRONT_STALL
+        without a better solution or `report`, given each better objective, returns False."""
         part = self._sub_problem(placements, relaxed)
         try:
             checked = check_problem(part)
@@ -298,7 +299,7 @@ class PartsSearch:
             self.steps += 1
             seed = self.steps
         solver = cp_model.CpSolver()
-        solver.parameters.num_workers = workers
+        solver.parameters.num_workers = 1 if report is None else self.lanes
         solver.parameters.random_seed = seed
         solver.parameters.max_time_in_seconds = max(0.05, min(seconds, lane.deadline - time.monotonic()))
         if report is not None:
@@ -317,7 +318,7 @@ class PartsSearch:
             solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
             sum(weight * part_values[o] for o, weight in lane.stage.items()),
         )
-        if kind in self.size:
+        if report is None:  # the front is one step, not a kind of neighbourhood with a size
             self._resize(kind, 1.15 if closed else 0.8)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
