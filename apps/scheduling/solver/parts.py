@@ -222,10 +222,11 @@ class PartsSearch:
         A late job whose chain has little slack is rescued only by reshuffling many jobs at once
         (on the demo shop in an ordinary week: one job's weld moving to a faster welder, and the
         work on all four welders and after them giving way), more than the lanes' small parts hold.
-        CP-SAT's own neighbourhood workers find such moves in a part of a few hundred operations
-        within seconds, where one worker's search does not in a minute. The step ends when it has
-        gone FRONT_STALL seconds without a better schedule or used FRONT_SHARE of the stage; each better
-        one is reported as it is found, and the caller can stop it there.
+        CP-SAT's own neighbourhood workers find such moves in a part of a few hundred operations,
+        at times only after 8-19 s without a better plan; one worker's search does not in a minute.
+        The step ends when it has gone FRONT_STALL seconds without a better schedule or used
+        FRONT_SHARE of the stage; each better one is reported as it is found, and the caller can
+        stop it there.
         """
         if not lane.stage.get(Objective.WEIGHTED_TARDINESS):
             return
@@ -586,7 +587,7 @@ class _Improvements(cp_model.CpSolverSolutionCallback):
 
 
 def _solve_watched(
-    solver: cp_model.CpSolver, model: cp_model.CpModel, stall: float, report: Callable[[int], bool] | None = None
+    solver: cp_model.CpSolver, model: cp_model.CpModel, stall: float, report: Callable[[int], bool]
 ) -> cp_model.CpSolverStatus:
     """`solver.solve(model)` in a helper thread while this one watches it.
 
@@ -604,7 +605,7 @@ def _solve_watched(
         while True:
             helper.join(0.05)
             value = improvements.objective
-            if report is not None and value is not None and value != reported:
+            if value is not None and value != reported:
                 reported = value
                 stopping = stopping or report(value) is False
             if not helper.is_alive():
