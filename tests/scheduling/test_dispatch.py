@@ -19,11 +19,13 @@ from apps.scheduling.solver import (
     build_schedule,
     objective_values,
     rank_queue,
+    solve,
 )
 from apps.scheduling.solver.check import check_problem
+from apps.scheduling.solver.dispatch import left_shift, place_operations, placements_of, schedule_from_placements
 from apps.scheduling.solver.validate import validate_schedule
 
-from .shop import DAY, FT06, chain, machine, op, problem, slots
+from .shop import DAY, FT06, QUICK, chain, machine, op, problem, slots
 
 QUEUE = [
     QueueEntry("A", "10", duration=30, remaining_work=100, arrival=5, due=200),
@@ -141,6 +143,80 @@ def test_every_rule_builds_a_valid_schedule_of_a_busy_shop(seed: int) -> None:
         schedule = build_schedule(checked, rule)
         assert schedule is not None, rule
         assert validate_schedule(shop, schedule) == [], rule
+
+
+def test_left_shift_closes_gaps_keeping_each_machine_s_order_changeovers_and_breaks() -> None:
+    shifts = tuple((day * DAY + 480, day * DAY + 960) for day in range(3))
+    shop = problem(
+        [machine("laser", *shifts, group="laser"), machine("brake", *shifts)],
+        [
+            chain(
+                "J1",
+                op("10", ("laser", 300), setup_category="steel"),
+                op("20", ("brake", 200), straddle=Straddle.WITHIN_WINDOW),
+            ),
+            chain("J2", op("10", ("laser", 100), setup_category="alu")),
+            chain("J3", op("10", ("laser", 60), fixed=Fixed("laser", 480, 540))),
+        ],
+        horizon=3 * DAY,
+        setup_matrices={"laser": SetupMatrix({("steel", "alu"): 20})},
+    )
+    checked = check_problem(shop)
+    index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
+    # Valid, but all of it a day or two later than it could be.
+    waiting = {
+        index["J3", "10"]: (0, 480, 540),
+        index["J1", "10"]: (0, DAY + 480, DAY + 780),
+        index["J2", "10"]: (0, DAY + 800, DAY + 900),
+        index["J1", "20"]: (1, 2 * DAY + 480, 2 * DAY + 680),
+    }
+    assert validate_schedule(shop, schedule_from_placements(checked, waiting)) == []
+    shifted = schedule_from_placements(checked, left_shift(checked, waiting))
+    assert validate_schedule(shop, shifted) == []
+    assert slots(shifted) == {
+        ("J3", "10"): ("laser", 480, 540),  # frozen where people put it
+        ("J1", "10"): ("laser", 540, 840),
+        ("J2", "10"): ("laser", 860, 960),  # after the 20-minute changeover from steel to aluminium
+        ("J1", "20"): ("brake", DAY + 480, DAY + 680),  # 200 minutes do not fit before the shift ends at 960
+    }
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_left_shift_of_a_valid_schedule_is_valid_and_nothing_ends_later(seed: int) -> None:
+    """Schedules built with random late releases are valid for the shop and full of gaps to close."""
+    shop = random_shop(seed)
+    checked = check_problem(shop)
+    delayed = random.Random(seed)
+    for operation in checked.operations:
+        operation.release += delayed.choice([0, 0, 200, DAY])
+    placed = place_operations(checked, Rule.EDD)
+    assert placed is not None
+    checked = check_problem(shop)
+    before = schedule_from_placements(checked, placed)
+    assert validate_schedule(shop, before) == []
+    shifted = left_shift(checked, placed)
+    after = schedule_from_placements(checked, shifted)
+    assert validate_schedule(shop, after) == []
+    assert all(shifted[number][1] <= placed[number][1] for number in placed)
+    assert any(shifted[number][1] < placed[number][1] for number in placed)
+    assert all(
+        objective_values(shop, after)[objective] <= value for objective, value in objective_values(shop, before).items()
+    )
+    assert left_shift(checked, shifted) == shifted  # nothing left to close
+    assert placements_of(checked, after) == shifted
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_plan_leaves_no_work_waiting_on_an_idle_machine(seed: int) -> None:
+    """CP-SAT puts work no objective depends on anywhere it fits (it did, on each of these shops)."""
+    shop = random_shop(seed)
+    result = solve(shop, QUICK)
+    assert result.schedule is not None and result.source == "cp-sat"
+    checked = check_problem(shop)
+    placed = placements_of(checked, result.schedule)
+    assert left_shift(checked, placed) == placed
+    for stage in result.stages:  # what each stage reports is the plan's value
+        assert stage.value == result.values[Objective(stage.objective)]
 
 
 def test_spt_and_edd_build_different_orders() -> None:

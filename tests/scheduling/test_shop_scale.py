@@ -28,7 +28,13 @@ from apps.scheduling.solver import tuning as tuning_module
 from apps.scheduling.solver.bounds import tardiness_lower_bound
 from apps.scheduling.solver.check import check_problem
 from apps.scheduling.solver.cpsat import ShopModel
-from apps.scheduling.solver.dispatch import build_schedule, place_operations, schedule_from_placements
+from apps.scheduling.solver.dispatch import (
+    build_schedule,
+    left_shift,
+    place_operations,
+    placements_of,
+    schedule_from_placements,
+)
 from apps.scheduling.solver.parts import circuit_arcs
 from apps.scheduling.solver.tuning import tune_due_dates
 
@@ -225,6 +231,8 @@ def test_a_shop_with_too_many_changeover_arcs_is_planned_by_sub_problems(
     assert validate_schedule(problem, result.schedule) == []
     best_rule = min(values[Objective.WEIGHTED_TARDINESS] for values in result.rule_values.values())
     assert result.values[Objective.WEIGHTED_TARDINESS] <= best_rule
+    placed = placements_of(checked, result.schedule)
+    assert left_shift(checked, placed) == placed  # no work waits behind a gap on an idle machine
     # No job is late on its own, nor when the lasers' capacity is counted: the bound is 0.
     assert result.best_bound == tardiness_lower_bound(checked) == 0
 

@@ -250,6 +250,46 @@ def place_operations(
     return placed
 
 
+def left_shift(checked: CheckedProblem, placed: Placements) -> Placements:
+    """The same machines and the same order on each of them, every operation as early as that allows.
+
+    An operation starts at the first working position after its predecessors' ends, its release
+    and the end of the work before it on its machine plus the changeover between them, the same
+    rules `place_operations` follows. None ends later than it did (the order and so every
+    changeover are unchanged), so no objective gets worse. A search that re-plans part of a
+    schedule with the rest frozen where it is leaves gaps: work that could start, on a machine
+    that stands idle, waiting for nothing. Frozen operations stay where they are. `placed` must be
+    a valid schedule.
+    """
+    operations = checked.operations
+    rank = {index: position for position, index in enumerate(checked.order)}
+    shifted: Placements = {}
+    last: dict[int, tuple[int, int]] = {}  # machine -> (end position, operation) of the work placed last
+    for index in sorted(placed, key=lambda index: (placed[index][1], rank[index])):
+        operation = operations[index]
+        machine, start, end = placed[index]
+        calendar = checked.machines[machine].calendar
+        if operation.fixed is not None:
+            shifted[index] = placed[index]
+            if end > start:
+                last[machine] = (calendar.position(end), index)
+            continue
+        ready = max([operation.release, *(shifted[before][2] for before in operation.predecessors)])
+        position = calendar.position(ready)
+        duration = next(option.duration for option in operation.options if option.machine == machine)
+        if duration:
+            previous_end, previous = last.get(machine, (calendar.first, None))
+            before = checked.machines[machine].initial_category if previous is None else operations[previous].category
+            position = max(position, previous_end + checked.setup(machine, before, operation.category))
+        found = calendar.earliest_position(position, duration, operation.straddle is Straddle.WITHIN_WINDOW)
+        if found is None or calendar.start_of(found) > start:
+            raise ValueError(f"{operation.name} cannot start where it does: the placements are not a valid schedule")
+        shifted[index] = (machine, calendar.start_of(found), calendar.finish(found, duration))
+        if duration:
+            last[machine] = (found + duration, index)
+    return shifted
+
+
 def placements_of(checked: CheckedProblem, schedule: Schedule) -> Placements:
     """A `Schedule` as operation index -> (machine index, start, end): the inverse of `schedule_from_placements`."""
     machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}

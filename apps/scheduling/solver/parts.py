@@ -24,7 +24,8 @@ The objectives are worked through in order (or as the weighted sum): a step mini
 objective of the part with the earlier ones held at their current values, and its schedule is
 kept when it is at least as good as the current one on the whole problem (equal ones are kept
 too: they move the search along a plateau). The part grows when CP-SAT closes it in time and
-shrinks when it does not.
+shrinks when it does not. The result is left-shifted (`dispatch.left_shift`): work a step left
+waiting behind a gap, on a machine standing idle, starts as early as its order allows.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from ortools.sat.python import cp_model
 from .bounds import earliest_completions
 from .check import CheckedProblem, check_problem
 from .cpsat import Expr, ShopModel, hint_solution, total
-from .dispatch import Placements, placements_of, schedule_from_placements
+from .dispatch import Placements, left_shift, placements_of, schedule_from_placements
 from .errors import InputError
 from .model import Fixed, Objective, Problem, Schedule, SolveProgress, SolverSettings
 from .tuning import weighted_tardiness
@@ -154,8 +155,10 @@ class PartsSearch:
             if current.stopped:
                 break
         logger.info("sub-problem search: %s steps, %s improving; by kind %s", self.steps, self.improvements, self.tally)
-        schedule = schedule_from_placements(self.checked, current.placements)
-        return PartsOutcome(schedule, current.values, self.steps, self.improvements, current.stopped)
+        # Each step moved its part and left the rest where it was: close the gaps that opened (nothing gets later).
+        schedule = schedule_from_placements(self.checked, left_shift(self.checked, current.placements))
+        values = objective_values(self.problem, schedule)
+        return PartsOutcome(schedule, values, self.steps, self.improvements, current.stopped)
 
     def _lane(
         self,

@@ -14,7 +14,8 @@ When weighted tardiness leads and the due-date rules leave some, the capacity re
 (`bounds.capacity_relaxation`) runs first: its due dates give the tuning a better start, and its
 bound is the shop-scale path's bound and raises CP-SAT's where it is stronger.
 
-The schedule CP-SAT returns is accepted only if the independent validator finds nothing wrong;
+The schedule CP-SAT returns is left-shifted (`dispatch.left_shift`: each operation as early as its
+machine's order allows) and accepted only if the independent validator finds nothing wrong;
 otherwise (a bug, never expected) the best rule schedule is returned and the result says why.
 """
 
@@ -28,7 +29,15 @@ from dataclasses import dataclass, replace
 from .bounds import Relaxation, capacity_relaxation, first_objective_bound, guided_due_dates, leading_weights
 from .check import CheckedProblem, check_problem, latest_starts
 from .cpsat import Expr, ShopModel, total
-from .dispatch import RULES, build_schedule, place_operations, placements_of, schedule_from_placements
+from .dispatch import (
+    RULES,
+    Placements,
+    build_schedule,
+    left_shift,
+    place_operations,
+    placements_of,
+    schedule_from_placements,
+)
 from .lns import Incumbent
 from .model import (
     Objective,
@@ -159,7 +168,7 @@ def solve(
                 shop.model.clear_hints()
 
     solved: list[StageOutcome] = []
-    solver_schedule: Schedule | None = None
+    solver_placements: Placements | None = None
     for number, stage in enumerate(to_solve):
         remaining = deadline - time.monotonic()
         if remaining <= 0.01:
@@ -183,12 +192,22 @@ def solve(
             if found.status is SolveStatus.INFEASIBLE and number == 0 and hint is None:
                 return _result(problem, rules, None, outcomes + solved, solved, SolveStatus.INFEASIBLE, started)
             break
-        solver_schedule = schedule_from_placements(checked, incumbent.placements)
-        current = solver_schedule, incumbent
+        solver_placements = incumbent.placements
+        current = schedule_from_placements(checked, solver_placements), incumbent
         shop.model.add(expression <= incumbent.value)
         shop.hint_solution(incumbent.solution)
         if found.stopped:
             break
+    solver_schedule = None
+    if solver_placements is not None:
+        # CP-SAT places work the objectives do not depend on anywhere it fits; start it as early as its order
+        # allows. That never makes an objective worse; where it makes one better, the stage reports it.
+        solver_schedule = schedule_from_placements(checked, left_shift(checked, solver_placements))
+        shifted = objective_values(problem, solver_schedule)
+        solved = [
+            replace(outcome, value=min(outcome.value, stage.rule_value(shifted)))
+            for outcome, stage in zip(solved, to_solve, strict=False)
+        ]
     outcomes.extend(solved)
 
     complete = len(solved) == len(to_solve) and all(o.status is SolveStatus.OPTIMAL for o in solved)
