@@ -23,7 +23,7 @@ from apps.scheduling.solver import (
 )
 from apps.scheduling.solver.check import check_problem
 from apps.scheduling.solver.dispatch import left_shift, place_operations, placements_of, schedule_from_placements
-from apps.scheduling.solver.validate import validate_schedule
+from apps.scheduling.solver.validate import ViolationKind, validate_schedule
 
 from .shop import DAY, FT06, QUICK, chain, machine, op, problem, slots
 
@@ -179,6 +179,24 @@ def test_left_shift_closes_gaps_keeping_each_machine_s_order_changeovers_and_bre
         ("J2", "10"): ("laser", 860, 960),  # after the 20-minute changeover from steel to aluminium
         ("J1", "20"): ("brake", DAY + 480, DAY + 680),  # 200 minutes do not fit before the shift ends at 960
     }
+
+
+def test_left_shift_leaves_an_invalid_schedule_for_the_validator_to_report() -> None:
+    shop = problem(
+        [machine("brake")],
+        [
+            chain("running", op("10", ("brake", 100), fixed=Fixed("brake", 0, 100))),
+            chain("J1", op("10", ("brake", 100))),
+            chain("J2", op("10", ("brake", 100))),
+        ],
+    )
+    checked = check_problem(shop)
+    overlapping = {0: (0, 0, 100), 1: (0, 50, 150), 2: (0, 400, 500)}
+    shifted = left_shift(checked, overlapping)
+    # J1 cannot start any earlier than it does, so it stays; J2 still moves up behind it.
+    assert shifted == {0: (0, 0, 100), 1: (0, 50, 150), 2: (0, 150, 250)}
+    violations = validate_schedule(shop, schedule_from_placements(checked, shifted))
+    assert [(violation.kind, violation.job) for violation in violations] == [(ViolationKind.OVERLAP, "J1")]
 
 
 @pytest.mark.parametrize("seed", range(12))

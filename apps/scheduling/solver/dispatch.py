@@ -258,8 +258,8 @@ def left_shift(checked: CheckedProblem, placed: Placements) -> Placements:
     rules `place_operations` follows. None ends later than it did (the order and so every
     changeover are unchanged), so no objective gets worse. A search that re-plans part of a
     schedule with the rest frozen where it is leaves gaps: work that could start, on a machine
-    that stands idle, waiting for nothing. Frozen operations stay where they are. `placed` must be
-    a valid schedule.
+    that stands idle, waiting for nothing. Frozen operations stay where they are, and so does an
+    operation that cannot start any earlier than it does, which only an invalid schedule has.
     """
     operations = checked.operations
     rank = {index: position for position, index in enumerate(checked.order)}
@@ -283,7 +283,7 @@ def left_shift(checked: CheckedProblem, placed: Placements) -> Placements:
             position = max(position, previous_end + checked.setup(machine, before, operation.category))
         found = calendar.earliest_position(position, duration, operation.straddle is Straddle.WITHIN_WINDOW)
         if found is None or calendar.start_of(found) > start:
-            raise ValueError(f"{operation.name} cannot start where it does: the placements are not a valid schedule")
+            found = calendar.position(start)  # only in an invalid schedule: left as it is, for the validator to report
         shifted[index] = (machine, calendar.start_of(found), calendar.finish(found, duration))
         if duration:
             last[machine] = (found + duration, index)
