@@ -279,8 +279,7 @@ def left_shift(checked: CheckedProblem, placed: Placements) -> Placements:
         duration = next(option.duration for option in operation.options if option.machine == machine)
         if duration:
             previous_end, previous = last.get(machine, (calendar.first, None))
-            before = checked.machines[machine].initial_category if previous is None else operations[previous].category
-            position = max(position, previous_end + checked.setup(machine, before, operation.category))
+            position = max(position, previous_end + changeover(checked, machine, previous, index))
         found = calendar.earliest_position(position, duration, operation.straddle is Straddle.WITHIN_WINDOW)
         if found is None or calendar.start_of(found) > start:
             found = calendar.position(start)  # only in an invalid schedule: left as it is, for the validator to report
