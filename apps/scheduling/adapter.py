@@ -42,7 +42,7 @@ from apps.routings.models import Job as ShopJob
 from apps.routings.models import Operation as ShopOperation
 
 from . import solver
-from .models import ChangeoverTime
+from .models import ChangeoverTime, Schedule
 
 PLANNED_JOB_STATUSES = (JobStatus.RELEASED, JobStatus.IN_PROGRESS)
 PLANNED_OPERATION_STATUSES = (OperationStatus.PENDING, OperationStatus.IN_PROGRESS)
@@ -278,3 +278,29 @@ def _worked_since_start(
         clipped = [(max(a, since), b) for a, b in intervals[chosen[op.pk].pk] if b > since]
         result[op.pk] = working_minutes(clipped)
     return result
+
+
+def earlier_plan(schedule: Schedule, planning: PlanningInput) -> solver.Schedule:
+    """`schedule`'s slots of the work still open in `planning`, in its minutes: the plan a replan starts from.
+
+    Slots of work finished since (or of jobs no longer planned) are left out; `solver.solve` places
+    what the plan does not hold by the best rule, and keeps the plan's machine only where it is
+    still an active, eligible work center.
+    """
+    rows = []
+    slots = schedule.slots.select_related("operation__job", "work_center")
+    for slot in slots:
+        key = (slot.operation.job.number, str(slot.operation.sequence))
+        if key not in planning.operations:
+            continue
+        rows.append(
+            solver.ScheduledOperation(
+                job=key[0],
+                operation=key[1],
+                machine=slot.work_center.code,
+                start=to_minute(planning.origin, slot.start),
+                end=to_minute(planning.origin, slot.end),
+                setup=slot.setup_minutes,
+            )
+        )
+    return solver.Schedule(tuple(rows))

@@ -22,6 +22,12 @@ class PlanningRunForm(forms.Form):
     time_limit_seconds = forms.IntegerField(label=_("Time limit (s)"), min_value=1, max_value=3600, initial=60)
     workers = forms.IntegerField(label=_("Solver workers"), min_value=1, max_value=16, initial=2)
     allow_break_straddle = forms.BooleanField(label=_("Operations may pause over breaks"), required=False, initial=True)
+    start_from_published = forms.BooleanField(
+        label=_("Start from the published plan"),
+        required=False,
+        initial=True,
+        help_text=_("Keeps its machines and order where they still apply, when that beats the dispatch rules."),
+    )
 
 
 class MoveSlotForm(forms.Form):

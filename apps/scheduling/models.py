@@ -51,6 +51,30 @@ class Schedule(TimeStampedModel):
         blank=True,
         related_name="+",
     )
+    based_on = models.ForeignKey(
+        "self",
+        verbose_name=_("started from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "The schedule published when the run was queued: its machines and order are kept where they still "
+            "apply, and the run starts from it when it beats the dispatch rules."
+        ),
+    )
+    start = models.CharField(
+        _("search started from"),
+        max_length=40,
+        blank=True,
+        help_text=_('"earlier plan", "due-date tuning" or "rule:<name>" (the best dispatch rule).'),
+    )
+    based_on_kpis = models.JSONField(
+        _("KPIs of the earlier plan, rebuilt"),
+        default=dict,
+        blank=True,
+        help_text=_("The plan it started from, rebuilt on this run's work and calendars (empty if it did not fit)."),
+    )
     solver_status = models.CharField(_("solver status"), max_length=20, blank=True)
     objective_value = models.BigIntegerField(_("objective value"), null=True, blank=True)
     best_bound = models.BigIntegerField(_("best bound"), null=True, blank=True)

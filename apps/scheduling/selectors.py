@@ -602,14 +602,19 @@ def _minutes(start: datetime, end: datetime) -> int:
 
 
 def schedule_queryset() -> QuerySet[Schedule]:
-    return Schedule.objects.select_related("run", "created_by", "published_by")
+    return Schedule.objects.select_related("run", "created_by", "published_by", "based_on")
 
 
 def kpi_rows(schedule: Schedule) -> list[dict[str, Any]]:
-    """The plan's KPIs followed by each dispatch rule's, for the comparison table."""
+    """The plan's KPIs, the earlier plan's it started from (rebuilt on the same work), then each dispatch rule's,
+    for the comparison table."""
     rows = []
     if schedule.kpis:
         rows.append({"name": _("Optimised plan"), "is_plan": True, "missing": False, **_flat(schedule.kpis)})
+    if schedule.based_on_kpis:
+        earlier = schedule.based_on.name if schedule.based_on is not None else _("Earlier plan")
+        name = _("%(plan)s, rebuilt") % {"plan": earlier}
+        rows.append({"name": name, "is_plan": False, "missing": False, **_flat(schedule.based_on_kpis)})
     for rule, values in sorted((schedule.rule_kpis or {}).items()):
         rows.append({"name": rule, "is_plan": False, "missing": values is None, **_flat(values or {})})
     return rows

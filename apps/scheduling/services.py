@@ -32,7 +32,7 @@ from apps.routings.choices import OperationStatus
 from apps.routings.models import Operation as ShopOperation
 
 from . import solver
-from .adapter import PlanningInput, build_planning_input, horizon_start
+from .adapter import PlanningInput, build_planning_input, earlier_plan, horizon_start
 from .choices import Objective, ScheduleStatus
 from .kpis import schedule_kpis
 from .models import Schedule, ScheduleSlot
@@ -73,10 +73,14 @@ def start_planning_run(
     time_limit_seconds: int = 60,
     workers: int = 2,
     allow_break_straddle: bool = True,
+    start_from_published: bool = True,
     queue: bool = True,
 ) -> Schedule:
     """A planning run over the next `horizon_days` days, starting now (next whole minute), queued for a
-    worker; with `queue=False` it waits for the caller to run `plan_schedule` itself (the demo does)."""
+    worker; with `queue=False` it waits for the caller to run `plan_schedule` itself (the demo does).
+
+    With `start_from_published` the run starts from the schedule published now, where that still
+    beats the dispatch rules on the work as it stands when the run is solved (`based_on`)."""
     require_permission(actor, PLAN)
     if objective not in Objective.values:
         raise ValidationError(_("Unknown objective %(objective)s.") % {"objective": objective})
@@ -96,6 +100,7 @@ def start_planning_run(
             time_limit_seconds=time_limit_seconds,
             workers=workers,
             allow_break_straddle=allow_break_straddle,
+            based_on=Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).first() if start_from_published else None,
             run=run,
             created_by=actor,
         )
@@ -145,7 +150,8 @@ def plan_schedule(*, schedule_id: int) -> Schedule:
             workers=schedule.workers,
             objectives=solver_objectives(schedule.objective),
         )
-        result = _solve_reporting(planning.problem, settings, job_id, schedule.time_limit_seconds)
+        start_from = earlier_plan(schedule.based_on, planning) if schedule.based_on is not None else None
+        result = _solve_reporting(planning.problem, settings, job_id, schedule.time_limit_seconds, start_from)
     except jobs.JobCancelled:
         _fail(schedule, None, "")
         if job_id is not None:
@@ -186,7 +192,11 @@ def plan_schedule(*, schedule_id: int) -> Schedule:
 
 
 def _solve_reporting(
-    problem: solver.Problem, settings: solver.SolverSettings, job_id: int | None, time_limit: int
+    problem: solver.Problem,
+    settings: solver.SolverSettings,
+    job_id: int | None,
+    time_limit: int,
+    start_from: solver.Schedule | None,
 ) -> solver.SolveResult:
     """Solve in a thread; this thread writes progress to the job and relays a cancel request.
 
@@ -198,7 +208,7 @@ def _solve_reporting(
 
     def run() -> None:
         try:
-            outcome.result = solver.solve(problem, settings, progress=progress.update)
+            outcome.result = solver.solve(problem, settings, progress=progress.update, start_from=start_from)
         except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
             outcome.error = error
 
@@ -285,6 +295,8 @@ def _store(
             gap=gap,
             kpis=dict(kpis),
             rule_kpis=dict(rules),
+            start=result.start,
+            based_on_kpis=schedule_kpis(planning.problem, result.followed) if result.followed is not None else {},
             updated_at=timezone.now(),
         )
         if not moved:
@@ -408,6 +420,7 @@ def plan_for_benchmark(
     objective: str = "lexicographic",
     seed: int = 0,
     due_earlier_hours: int = 0,
+    start_from_published: bool = False,
 ) -> dict[str, Any]:
     """Plan the shop in the database from now, as a planning run would, and return the figures (nothing is saved).
 
@@ -416,6 +429,10 @@ def plan_for_benchmark(
     plan of this shop at this hour can have a smaller ratio.
     `due_earlier_hours` moves every due date that much earlier: the same shop with tighter promises, for
     measuring the search on a day when the rules already deliver nearly everything on time.
+    `start_from_published` replans from the published schedule, as a planning run does by default:
+    `earlier_plan` is that plan rebuilt on the work as it stands. Whenever a schedule is published,
+    `changes` counts the plan's operations on another machine than in it, and those starting more
+    than a shift (8 h) apart: how much of what the floor follows the new plan would change.
     """
     if due_earlier_hours < 0:
         raise ValueError("due dates can only be moved earlier (hours >= 0)")
@@ -430,10 +447,15 @@ def plan_for_benchmark(
             problem,
             jobs=tuple(job if job.due is None else replace(job, due=job.due - shift) for job in problem.jobs),
         )
+    published = Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).first()
+    if start_from_published and published is None:
+        raise ValueError("no schedule is published: run plan_demo_schedule first")
+    before = earlier_plan(published, planning) if published is not None else None
+    start_from = before if start_from_published else None
     settings = solver.SolverSettings(
         time_limit_s=time_limit_seconds, workers=workers, objectives=solver_objectives(objective), seed=seed
     )
-    result = solver.solve(problem, settings)
+    result = solver.solve(problem, settings, start_from=start_from)
     rules = rule_kpis(problem)
     plan = schedule_kpis(problem, result.schedule) if result.schedule is not None else None
     scored = {rule: figures["weighted_tardiness"] for rule, figures in rules.items() if figures is not None}
@@ -463,6 +485,24 @@ def plan_for_benchmark(
         "best_rule": best_rule,
         "tardiness_ratio": ratio,
         "tardiness_ratio_floor": floor,
+        "start": result.start,
         "plan": plan,
+        "earlier_plan": schedule_kpis(problem, result.followed) if result.followed is not None else None,
+        "changes": _changes(before, result.schedule) if before and result.schedule is not None else None,
         "rules": rules,
+    }
+
+
+SHIFT_MINUTES = 8 * 60
+
+
+def _changes(before: solver.Schedule, after: solver.Schedule) -> dict[str, int]:
+    """How much of `before` a new plan changes: operations in both, on another machine, starting a shift apart."""
+    earlier = {(row.job, row.operation): row for row in before.operations}
+    keys = [(row.job, row.operation) for row in after.operations]
+    common = [(earlier[key], row) for key, row in zip(keys, after.operations, strict=True) if key in earlier]
+    return {
+        "operations": len(common),
+        "other_machine": sum(1 for old, new in common if old.machine != new.machine),
+        "start_moved_over_8h": sum(1 for old, new in common if abs(old.start - new.start) > SHIFT_MINUTES),
     }

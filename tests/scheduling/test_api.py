@@ -56,6 +56,9 @@ class TestScheduleAPI(ResourceContract):
             "time_limit_seconds": 60,
             "workers": 2,
             "allow_break_straddle": True,
+            "based_on": None,
+            "start": "",
+            "based_on_kpis": {},
             "run": None,
             "created_by": None,
             "created_at": iso(obj.created_at),
@@ -165,6 +168,16 @@ def test_plan_action_starts_a_run(db: Any, client_for: Any) -> None:
         2,
     )
     assert schedule.run is not None and response.json()["run"] == schedule.run.pk
+    assert schedule.based_on is None  # nothing is published to start from
+
+
+def test_a_run_starts_from_the_published_schedule_unless_told_not_to(tiny: Tiny, client_for: Any) -> None:
+    Schedule.objects.filter(pk=tiny.schedule.pk).update(status="published")
+    url = "/api/v1/scheduling/schedules/plan/"
+    replan = client_for("planner").post(url, {"horizon_days": 7}, format="json")
+    fresh = client_for("planner").post(url, {"horizon_days": 7, "start_from_published": False}, format="json")
+    assert (replan.status_code, fresh.status_code) == (202, 202)
+    assert (replan.json()["based_on"], fresh.json()["based_on"]) == (tiny.schedule.pk, None)
 
 
 def test_graphql_reads_slots_of_a_schedule_and_work_center(tiny: Tiny, client_for: Any) -> None:
@@ -213,7 +226,11 @@ def test_graphql_publish_and_plan(tiny: Tiny, client_for: Any) -> None:
     started = graphql(
         client_for("planner"),
         'mutation { startPlanningRun(horizonDays: 3, objective: "makespan", timeLimitSeconds: 1) '
-        "{ schedule { status objective } } }",
+        "{ schedule { status objective basedOn { id } } } }",
     )
-    assert started["data"]["startPlanningRun"]["schedule"] == {"status": "planning", "objective": "makespan"}
+    assert started["data"]["startPlanningRun"]["schedule"] == {
+        "status": "planning",
+        "objective": "makespan",
+        "basedOn": {"id": str(tiny.schedule.pk)},
+    }
     assert Schedule.objects.filter(status="planning").count() == 1

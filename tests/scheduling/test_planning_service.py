@@ -11,17 +11,25 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from apps.core.choices import JobStatus as BackgroundStatus
 from apps.core.models import Job as BackgroundJob
 from apps.core.services import request_job_cancel
+from apps.core.testing import verified_client
 from apps.machines.models import Department, WorkCenter, WorkCenterType
 from apps.machines.selectors import working_intervals
 from apps.routings.models import Job, Operation
 from apps.scheduling.choices import ScheduleStatus
 from apps.scheduling.models import Schedule, ScheduleSlot
-from apps.scheduling.services import DEFAULT_HORIZON_DAYS, plan_for_benchmark, plan_schedule, start_planning_run
+from apps.scheduling.services import (
+    DEFAULT_HORIZON_DAYS,
+    plan_for_benchmark,
+    plan_schedule,
+    publish_schedule,
+    start_planning_run,
+)
 from tests.scheduling.test_adapter import build_tiny_shop
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +113,54 @@ def test_a_planning_run_writes_slots_and_the_kpis_of_the_plan_and_every_rule(
     again = plan_schedule(schedule_id=schedule.pk)
     assert again.status == ScheduleStatus.READY
     assert ScheduleSlot.objects.filter(schedule=planned).count() == 4
+
+
+def test_a_replan_starts_from_the_published_plan_and_shows_it_rebuilt(
+    personas: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    build_tiny_shop(now=timezone.now())
+    Job.objects.filter(number="J-2").update(due_date=timezone.localdate() - timedelta(days=3))
+    planner = personas["planner"]
+    first = plan_schedule(schedule_id=queue_run(planner, django_capture_on_commit_callbacks, name="Morning").pk)
+    assert (first.based_on, first.based_on_kpis) == (None, {})  # nothing was published to start from
+    assert first.start.startswith(("rule:", "due-date tuning"))
+    publish_schedule(actor=personas["production_manager"], schedule_id=first.pk)
+    # Since the morning plan, J-1's cut was done.
+    Operation.objects.filter(job__number="J-1", sequence=10).update(status="complete")
+
+    second = queue_run(planner, django_capture_on_commit_callbacks, name="Noon")
+    assert second.based_on_id == first.pk
+    replanned = plan_schedule(schedule_id=second.pk)
+
+    assert replanned.status == ScheduleStatus.READY
+    assert replanned.start in ("earlier plan", "due-date tuning") or replanned.start.startswith("rule:")
+    assert sorted(replanned.based_on_kpis) == KPI_KEYS  # the morning plan, rebuilt on the work left at noon
+    assert replanned.based_on_kpis["weighted_tardiness"] >= replanned.kpis["weighted_tardiness"]
+    assert ScheduleSlot.objects.filter(schedule=replanned).count() == 3
+    body = verified_client(planner, Client).get(f"/scheduling/schedules/{replanned.pk}/").content.decode()
+    assert "Morning, rebuilt" in body and "Search started from" in body
+
+    fresh = plan_schedule(
+        schedule_id=queue_run(planner, django_capture_on_commit_callbacks, start_from_published=False).pk
+    )
+    assert fresh.status == ScheduleStatus.READY
+    assert (fresh.based_on, fresh.based_on_kpis) == (None, {})
+
+
+def test_the_benchmark_replans_from_the_published_plan(
+    personas: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    build_tiny_shop(now=timezone.now())
+    with pytest.raises(ValueError, match="no schedule is published"):
+        plan_for_benchmark(time_limit_seconds=1, workers=1, horizon_days=14, start_from_published=True)
+    first = plan_schedule(schedule_id=queue_run(personas["planner"], django_capture_on_commit_callbacks).pk)
+    publish_schedule(actor=personas["production_manager"], schedule_id=first.pk)
+    out = StringIO()
+    call_command("benchmark_scheduler", "--shop", "demo", "--from-published", "--time-limit", "1", "--json", stdout=out)
+    record = json.loads(out.getvalue())
+    assert sorted(record["earlier_plan"]) == KPI_KEYS
+    assert record["changes"]["operations"] == 4  # every open operation, the running one included
+    assert record["changes"]["other_machine"] >= 0 and record["start"]
 
 
 def test_a_cancelled_run_fails_and_writes_nothing(

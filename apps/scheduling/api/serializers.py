@@ -30,6 +30,9 @@ class ScheduleSerializer(serializers.ModelSerializer[Schedule]):
             "time_limit_seconds",
             "workers",
             "allow_break_straddle",
+            "based_on",
+            "start",
+            "based_on_kpis",
             "run",
             "created_by",
             "created_at",
@@ -52,6 +55,9 @@ class PlanningRunSerializer(serializers.Serializer[Any]):
     time_limit_seconds = serializers.IntegerField(min_value=1, max_value=3600, default=60)
     workers = serializers.IntegerField(min_value=1, max_value=16, default=2)
     allow_break_straddle = serializers.BooleanField(default=True)
+    start_from_published = serializers.BooleanField(
+        default=True, help_text=_("Start from the published schedule where it still beats the dispatch rules.")
+    )
 
 
 class ScheduleSlotSerializer(serializers.ModelSerializer[ScheduleSlot]):

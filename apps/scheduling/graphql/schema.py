@@ -67,6 +67,7 @@ class StartPlanningRun(ShopMutation):
         time_limit_seconds = graphene.Int(default_value=60)
         workers = graphene.Int(default_value=2)
         allow_break_straddle = graphene.Boolean(default_value=True)
+        start_from_published = graphene.Boolean(default_value=True)
 
     schedule = graphene.Field(ScheduleType)
 

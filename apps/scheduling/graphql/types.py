@@ -22,6 +22,7 @@ _OPERATION = "apps.routings.graphql.types.OperationType"
 class ScheduleType(ShopObjectType):
     kpis = GenericScalar(required=True)
     rule_kpis = GenericScalar(required=True)
+    based_on_kpis = GenericScalar(required=True)
 
     class Meta:
         model = Schedule
@@ -36,6 +37,9 @@ class ScheduleType(ShopObjectType):
             "time_limit_seconds",
             "workers",
             "allow_break_straddle",
+            "based_on",
+            "start",
+            "based_on_kpis",
             "created_at",
             "solver_status",
             "objective_value",
@@ -54,6 +58,10 @@ class ScheduleType(ShopObjectType):
     @staticmethod
     def resolve_rule_kpis(root: Schedule, info: Any) -> Any:
         return root.rule_kpis
+
+    @staticmethod
+    def resolve_based_on_kpis(root: Schedule, info: Any) -> Any:
+        return root.based_on_kpis
 
 
 class ScheduleConflictType(graphene.ObjectType):

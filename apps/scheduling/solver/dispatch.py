@@ -14,7 +14,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 from .check import CheckedProblem
 from .model import Rule, Schedule, ScheduledOperation, Straddle
@@ -123,28 +123,9 @@ def place_operations(
     operations = checked.operations
     job_dues = [job.due for job in checked.jobs] if dues is None else dues
     calendars = [machine.calendar for machine in checked.machines]
-    timelines = [_Timeline([], [], []) for _ in checked.machines]
     remaining = remaining_work(checked)
-    waiting = [len(operation.predecessors) for operation in operations]
-    ready_at = [operation.release for operation in operations]
-    placed: dict[int, tuple[int, int, int]] = {}  # operation -> machine, start, end
-
-    def finish(index: int, machine: int, start: int, end: int) -> None:
-        placed[index] = (machine, start, end)
-        for successor in operations[index].successors:
-            waiting[successor] -= 1
-            ready_at[successor] = max(ready_at[successor], end)
-
-    for operation in operations:
-        if operation.fixed is not None:
-            machine, start, end = operation.fixed
-            low, high = calendars[machine].position(start), calendars[machine].position(end)
-            # A frozen operation that takes no working time (it lies in a break) occupies nothing.
-            if high > low:
-                _insert(timelines[machine], low, high, operation.category)
-    for operation in operations:
-        if operation.fixed is not None:
-            finish(operation.index, *operation.fixed)
+    state = _ListState(checked)
+    timelines, waiting, ready_at, placed = state.timelines, state.waiting, state.ready_at, state.placed
 
     longest = [checked.longest_setup(machine) for machine in range(len(checked.machines))]
     # Each ready operation's earliest slot on each of its machines, computed when needed: work added to a
@@ -241,13 +222,102 @@ def place_operations(
                 other = cache[(index, machine)]
                 if other is not None and other.position - margin < high and low < other.end_position + margin:
                     stale.add((index, machine))
-        finish(chosen, machine, placement.start, placement.end)
+        state.finish(chosen, machine, placement.start, placement.end)
         for successor in operation.successors:
             if not waiting[successor] and operations[successor].fixed is None:
                 make_ready(successor)
     if len(placed) < len(operations):
         return None  # a frozen operation's predecessor chain could not be placed
     return placed
+
+
+class _ListState:
+    """What a list scheduler tracks: busy time per machine, unplaced predecessors, ready times, placements.
+
+    Frozen operations are in it from the start, on their machines and finished.
+    """
+
+    def __init__(self, checked: CheckedProblem) -> None:
+        self.operations = checked.operations
+        self.timelines = [_Timeline([], [], []) for _ in checked.machines]
+        self.waiting = [len(operation.predecessors) for operation in self.operations]
+        self.ready_at = [operation.release for operation in self.operations]
+        self.placed: Placements = {}
+        for operation in self.operations:
+            if operation.fixed is not None:
+                machine, start, end = operation.fixed
+                calendar = checked.machines[machine].calendar
+                low, high = calendar.position(start), calendar.position(end)
+                # A frozen operation that takes no working time (it lies in a break) occupies nothing.
+                if high > low:
+                    _insert(self.timelines[machine], low, high, operation.category)
+        for operation in self.operations:
+            if operation.fixed is not None:
+                self.finish(operation.index, *operation.fixed)
+
+    def finish(self, index: int, machine: int, start: int, end: int) -> None:
+        self.placed[index] = (machine, start, end)
+        for successor in self.operations[index].successors:
+            self.waiting[successor] -= 1
+            self.ready_at[successor] = max(self.ready_at[successor], end)
+
+
+def follow_plan(checked: CheckedProblem, plan: Schedule, fallback: Placements) -> Placements | None:
+    """A schedule that keeps an earlier plan's machines and order where they still apply, or None if it
+    overruns the horizon.
+
+    `plan` may be out of date: work finished since is not in the problem (its rows are ignored),
+    work added since is not in the plan, and a machine may no longer be eligible. Each operation
+    runs on the plan's machine when it still may, else on its machine in `fallback` (a complete
+    schedule of this problem, such as the best rule's); ready operations are placed in the order
+    of their start in the plan (else in `fallback`), each in the earliest slot on its machine
+    where it and the changeovers on both sides fit, as the rules place work. On an unchanged
+    problem this rebuilds the plan, left-shifted, or better where work fits an earlier gap.
+    """
+    operations = checked.operations
+    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
+    operation_index = {(operation.job_id, operation.id): operation.index for operation in operations}
+    choice = {index: (machine, start) for index, (machine, start, _) in fallback.items()}
+    for row in plan.operations:
+        index = operation_index.get((row.job, row.operation))
+        machine = machine_index.get(row.machine)
+        if index is None or machine is None:
+            continue
+        if any(option.machine == machine for option in operations[index].options):
+            choice[index] = (machine, row.start)
+    rank = {index: position for position, index in enumerate(checked.order)}
+    state = _ListState(checked)
+    heap = [
+        (choice[operation.index][1], rank[operation.index], operation.index)
+        for operation in operations
+        if operation.fixed is None and not state.waiting[operation.index]
+    ]
+    heapify(heap)
+    while heap:
+        _, _, index = heappop(heap)
+        operation = operations[index]
+        machine = choice[index][0]
+        duration = next(option.duration for option in operation.options if option.machine == machine)
+        placement = _place(
+            state.timelines[machine],
+            checked.machines[machine].calendar,
+            checked,
+            machine,
+            state.ready_at[index],
+            duration,
+            operation.category,
+            operation.straddle is Straddle.WITHIN_WINDOW,
+            0,
+        )
+        if placement is None:
+            return None
+        if duration:
+            _insert(state.timelines[machine], placement.position, placement.end_position, operation.category)
+        state.finish(index, machine, placement.start, placement.end)
+        for successor in operation.successors:
+            if not state.waiting[successor] and operations[successor].fixed is None:
+                heappush(heap, (choice[successor][1], rank[successor], successor))
+    return state.placed if len(state.placed) == len(operations) else None
 
 
 def left_shift(checked: CheckedProblem, placed: Placements) -> Placements:

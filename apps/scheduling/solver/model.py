@@ -222,7 +222,10 @@ class SolveResult:
     `objective`, `best_bound` and `gap` describe the first stage that ran (stages whose objective
     cannot be above zero, such as tardiness without due dates, are skipped); `stages` has them all.
     `values` are the schedule's value of every objective. `source` says where the schedule came
-    from ("cp-sat" or "rule:<name>" when the solver found nothing better in time).
+    from ("cp-sat", or the start itself when the solver found nothing better in time). `start` is
+    what the search started from: "rule:<name>" (the best dispatch rule), "due-date tuning" or
+    "earlier plan" (the plan `solve` was given to start from, rebuilt on this problem: `followed`,
+    set whenever that rebuild succeeded, even when the rules beat it).
     """
 
     status: SolveStatus
@@ -237,3 +240,5 @@ class SolveResult:
     wall_s: float
     stopped: bool = False
     messages: tuple[str, ...] = ()
+    start: str = ""
+    followed: Schedule | None = None

@@ -14,6 +14,11 @@ When weighted tardiness leads and the due-date rules leave some, the capacity re
 (`bounds.capacity_relaxation`) runs first: its due dates give the tuning a better start, and its
 bound is the shop-scale path's bound and raises CP-SAT's where it is stronger.
 
+Given an earlier plan (the published one, when a planning run starts from it), `solve` rebuilds it
+on this problem (`dispatch.follow_plan`: the same machines and order where they still apply) and
+starts from it when it beats the rules; the due-date tuning is then skipped, since it starts from
+the rules. A replan then keeps what still works in the plan the floor follows, and improves on it.
+
 The schedule CP-SAT returns is left-shifted (`dispatch.left_shift`: each operation as early as its
 machine's order allows) and accepted only if the independent validator finds nothing wrong;
 otherwise (a bug, never expected) the best rule schedule is returned and the result says why.
@@ -33,6 +38,7 @@ from .dispatch import (
     RULES,
     Placements,
     build_schedule,
+    follow_plan,
     left_shift,
     place_operations,
     placements_of,
@@ -96,6 +102,18 @@ def _rank(values: Mapping[Objective, int], settings: SolverSettings) -> tuple[in
     return tuple(values[objective] for objective in settings.objectives)
 
 
+EARLIER_PLAN = "earlier plan"
+TUNING = "due-date tuning"
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """What the search starts from (`SolveResult.start`), and the earlier plan rebuilt when one was given."""
+
+    label: str
+    followed: Schedule | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class _Stage:
     """One solve: minimise a weighted sum of objectives (a lexicographic stage has one, weight 1)."""
@@ -114,8 +132,13 @@ def solve(
     problem: Problem,
     settings: SolverSettings | None = None,
     progress: ProgressCallback | None = None,
+    start_from: Schedule | None = None,
 ) -> SolveResult:
-    """The best schedule found within the time limit, validated. Raises `InputError` on bad input."""
+    """The best schedule found within the time limit, validated. Raises `InputError` on bad input.
+
+    `start_from` is an earlier plan of (most of) the same work, such as the published one: rebuilt
+    on this problem (`dispatch.follow_plan`), it is where the search starts when it beats the rules.
+    """
     settings = settings or SolverSettings()
     started = time.monotonic()
     deadline = started + settings.time_limit_s
@@ -123,18 +146,30 @@ def solve(
     rules = rule_schedules(problem, checked, settings)
     hint = rules.schedules[rules.best] if rules.best is not None else None
     hint_values = rules.values[rules.best] if rules.best is not None else None
+    origin = _Start(f"rule:{rules.best}" if rules.best is not None else "")
+    if start_from is not None and hint is not None and hint_values is not None:
+        followed = _follow(problem, checked, start_from, hint, settings)
+        if followed is not None:
+            origin = replace(origin, followed=followed[0])
+            if _rank(followed[1], settings) < _rank(hint_values, settings):
+                logger.info("starting from the earlier plan: %s against the best rule's %s", followed[1], hint_values)
+                hint, hint_values = followed
+                origin = replace(origin, label=EARLIER_PLAN)
     dated = _due_date_rules(rules, settings)
     relaxation = None
     if dated:  # tardiness leads and the rules leave some: the relaxation's bound and due dates are worth having
         budget = min(BOUND_SECONDS, settings.time_limit_s * BOUND_SHARE)
         relaxation = capacity_relaxation(checked, budget, settings.workers)
     tuning_deadline = started + settings.time_limit_s * TUNING_SHARE
-    tuned = _tune(problem, checked, rules, dated, settings, tuning_deadline, relaxation)
+    # Tuning starts from the rules' schedules: when the earlier plan already beats them, its time goes to the search.
+    following = origin.label == EARLIER_PLAN
+    tuned = None if following else _tune(problem, checked, rules, dated, settings, tuning_deadline, relaxation)
     if tuned is not None and hint_values is not None and _rank(tuned[1], settings) < _rank(hint_values, settings):
         hint, hint_values = tuned
+        origin = replace(origin, label=TUNING)
     if hint is not None and circuit_arcs(checked) > LARGE_CIRCUITS:
         bound = first_objective_bound(checked, settings, relaxation.bound if relaxation is not None else None)
-        return _solve_in_parts(problem, checked, rules, hint, bound, settings, deadline, progress, started)
+        return _solve_in_parts(problem, checked, rules, origin, hint, bound, settings, deadline, progress, started)
 
     stages = _stages(checked, settings)
     # Leading stages the best rule already brings to zero are optimal: hold them there without solving.
@@ -190,7 +225,7 @@ def solve(
         solved.append(StageOutcome(stage.name, value, bound, found.status, found.wall_s, found.stopped))
         if incumbent is None:
             if found.status is SolveStatus.INFEASIBLE and number == 0 and hint is None:
-                return _result(problem, rules, None, outcomes + solved, solved, SolveStatus.INFEASIBLE, started)
+                return _result(problem, rules, origin, None, outcomes + solved, solved, SolveStatus.INFEASIBLE, started)
             break
         solver_placements = incumbent.placements
         current = schedule_from_placements(checked, solver_placements), incumbent
@@ -215,15 +250,57 @@ def solve(
     if solver_schedule is not None:
         violations = validate_schedule(problem, solver_schedule)
         if not violations:
-            return _result(problem, rules, solver_schedule, outcomes, solved, status, started)
+            return _result(problem, rules, origin, solver_schedule, outcomes, solved, status, started)
         logger.error("CP-SAT schedule rejected by the validator: %s", "; ".join(map(str, violations[:5])))
         messages = tuple(f"solver schedule rejected: {violation}" for violation in violations[:10])
-        return _result(problem, rules, hint, outcomes, solved, SolveStatus.FEASIBLE, started, messages, rule=True)
+        return _result(
+            problem, rules, origin, hint, outcomes, solved, SolveStatus.FEASIBLE, started, messages, rule=True
+        )
     if hint is not None:
         rule_status = status if not to_solve else SolveStatus.FEASIBLE
-        return _result(problem, rules, hint, outcomes, solved, rule_status, started, rule=True)
+        return _result(problem, rules, origin, hint, outcomes, solved, rule_status, started, rule=True)
     messages = () if rules.best is not None else ("no dispatch rule fits every operation within the horizon",)
-    return _result(problem, rules, None, outcomes, solved, SolveStatus.UNKNOWN, started, messages)
+    return _result(problem, rules, origin, None, outcomes, solved, SolveStatus.UNKNOWN, started, messages)
+
+
+def _follow(
+    problem: Problem, checked: CheckedProblem, plan: Schedule, fallback: Schedule, settings: SolverSettings
+) -> tuple[Schedule, Mapping[Objective, int]] | None:
+    """`plan` rebuilt on this problem, with `fallback` for the work it does not place; None if that fails.
+
+    When the plan places every operation validly as it stands (the shop has not changed), the plan
+    itself, left-shifted, is a candidate too: rebuilding can change a changeover and lose a little,
+    and a replan of an unchanged shop should never start worse than the plan it replaces.
+    """
+    candidates = []
+    placed = follow_plan(checked, plan, placements_of(checked, fallback))
+    if placed is None:
+        logger.info("the earlier plan does not fit this problem's horizon: starting from the rules")
+    else:
+        schedule = schedule_from_placements(checked, placed)
+        violations = validate_schedule(problem, schedule)
+        if violations:  # the rules' builder: never expected
+            logger.error("the earlier plan, rebuilt, is invalid: %s", violations[0])
+        else:
+            candidates.append((schedule, objective_values(problem, schedule)))
+    as_is = _as_is(checked, plan)
+    if as_is is not None and not validate_schedule(problem, schedule_from_placements(checked, as_is)):
+        schedule = schedule_from_placements(checked, left_shift(checked, as_is))
+        candidates.append((schedule, objective_values(problem, schedule)))
+    return min(candidates, key=lambda candidate: _rank(candidate[1], settings), default=None)
+
+
+def _as_is(checked: CheckedProblem, plan: Schedule) -> Placements | None:
+    """`plan`'s placement of every operation of the problem, or None if it misses one."""
+    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
+    operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
+    placed: Placements = {}
+    for row in plan.operations:
+        index = operation_index.get((row.job, row.operation))
+        machine = machine_index.get(row.machine)
+        if index is not None and machine is not None:
+            placed[index] = (machine, row.start, row.end)
+    return placed if len(placed) == len(checked.operations) else None
 
 
 def _due_date_rules(rules: RuleSchedules, settings: SolverSettings) -> list[Rule]:
@@ -282,6 +359,7 @@ def _solve_in_parts(
     problem: Problem,
     checked: CheckedProblem,
     rules: RuleSchedules,
+    origin: _Start,
     hint: Schedule,
     bound: int,
     settings: SolverSettings,
@@ -303,8 +381,10 @@ def _solve_in_parts(
     if violations:
         logger.error("sub-problem schedule rejected by the validator: %s", "; ".join(map(str, violations[:5])))
         messages = tuple(f"solver schedule rejected: {violation}" for violation in violations[:10])
-        return _result(problem, rules, hint, [stage], [stage], SolveStatus.FEASIBLE, started, messages, rule=True)
-    return _result(problem, rules, outcome.schedule, [stage], [stage], status, started)
+        return _result(
+            problem, rules, origin, hint, [stage], [stage], SolveStatus.FEASIBLE, started, messages, rule=True
+        )
+    return _result(problem, rules, origin, outcome.schedule, [stage], [stage], status, started)
 
 
 def _stages(checked: CheckedProblem, settings: SolverSettings) -> list[_Stage]:
@@ -322,6 +402,7 @@ def _stages(checked: CheckedProblem, settings: SolverSettings) -> list[_Stage]:
 def _result(
     problem: Problem,
     rules: RuleSchedules,
+    origin: _Start,
     schedule: Schedule | None,
     outcomes: list[StageOutcome],
     solved: list[StageOutcome],
@@ -338,7 +419,7 @@ def _result(
         objective = headline.value
         best_bound = headline.bound
         gap = (objective - best_bound) / max(1, abs(objective))
-    source = "none" if schedule is None else f"rule:{rules.best}" if rule else "cp-sat"
+    source = "none" if schedule is None else origin.label if rule else "cp-sat"
     return SolveResult(
         status=status,
         schedule=schedule,
@@ -352,4 +433,6 @@ def _result(
         wall_s=time.monotonic() - started,
         stopped=any(outcome.stopped for outcome in outcomes),
         messages=messages,
+        start=origin.label,
+        followed=origin.followed,
     )

@@ -49,6 +49,11 @@ class Command(BaseCommand):
             metavar="HOURS",
             help="With --shop: move every due date this many hours earlier (a tighter variant of the shop).",
         )
+        parser.add_argument(
+            "--from-published",
+            action="store_true",
+            help="With --shop: replan from the published schedule, as planning runs do (the demo publishes one).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["shop"]:
@@ -58,6 +63,7 @@ class Command(BaseCommand):
                     workers=options["workers"],
                     seed=options["seed"],
                     due_earlier_hours=options["due_earlier"],
+                    start_from_published=options["from_published"],
                 )
             except (ValueError, LookupError) as error:  # bad input, an empty shop, no calendar
                 raise CommandError(f"--shop demo: {error}") from error
