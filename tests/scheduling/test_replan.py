@@ -61,8 +61,28 @@ def test_following_a_plan_keeps_its_machines_and_order_and_places_new_work_by_th
     assert slots(schedule) == {
         ("B", "10"): ("L2", 0, 60),
         ("A", "10"): ("L2", 60, 120),  # the plan's laser and order, as early as they allow
-        ("A", "20"): ("brake", 120, 150),  # the retired machine's work goes where the rule put it
+        ("A", "20"): ("brake", 120, 150),  # the retired machine's work goes to the rule's machine
         ("N", "10"): ("L1", 0, 40),
+    }
+
+
+def test_work_of_a_machine_since_gone_keeps_its_place_in_the_plan_s_order() -> None:
+    shop = problem(
+        [machine("B1")],
+        [chain("X", op("10", ("B1", 50)), due=1000), chain("Y", op("10", ("B1", 50)), due=100)],
+    )
+    plan = Schedule((row("X", "10", "B2", 0, 50), row("Y", "10", "B1", 100, 150)))  # B2 is out of service now
+    checked = check_problem(shop)
+    fallback = place_operations(checked, Rule.EDD)
+    assert fallback is not None
+    assert slots(schedule_from_placements(checked, fallback))[("Y", "10")] == ("B1", 0, 50)  # EDD: Y first
+
+    followed = follow_plan(checked, plan, fallback)
+
+    assert followed is not None
+    assert slots(schedule_from_placements(checked, followed)) == {
+        ("X", "10"): ("B1", 0, 50),
+        ("Y", "10"): ("B1", 50, 100),
     }
 
 

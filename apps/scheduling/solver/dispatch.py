@@ -270,7 +270,8 @@ def follow_plan(checked: CheckedProblem, plan: Schedule, fallback: Placements) -
     work added since is not in the plan, and a machine may no longer be eligible. Each operation
     runs on the plan's machine when it still may, else on its machine in `fallback` (a complete
     schedule of this problem, such as the best rule's); ready operations are placed in the order
-    of their start in the plan (else in `fallback`), each in the earliest slot on its machine
+    of their start in the plan (else in `fallback`; so work whose machine is gone keeps its place
+    in the plan's order on the rule's machine), each in the earliest slot on its machine
     where it and the changeovers on both sides fit, as the rules place work. On an unchanged
     problem this rebuilds the plan, left-shifted, or better where work fits an earlier gap.
     """
@@ -280,11 +281,12 @@ def follow_plan(checked: CheckedProblem, plan: Schedule, fallback: Placements) -
     choice = {index: (machine, start) for index, (machine, start, _) in fallback.items()}
     for row in plan.operations:
         index = operation_index.get((row.job, row.operation))
-        machine = machine_index.get(row.machine)
-        if index is None or machine is None:
+        if index is None:
             continue
-        if any(option.machine == machine for option in operations[index].options):
-            choice[index] = (machine, row.start)
+        machine = machine_index.get(row.machine)
+        if machine is None or all(option.machine != machine for option in operations[index].options):
+            machine = choice[index][0]  # the plan's machine is gone: the rule's, at the plan's time
+        choice[index] = (machine, row.start)
     rank = {index: position for position, index in enumerate(checked.order)}
     state = _ListState(checked)
     heap = [
