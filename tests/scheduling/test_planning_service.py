@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.choices import JobStatus as BackgroundStatus
@@ -139,6 +140,10 @@ def test_a_replan_starts_from_the_published_plan_and_shows_it_rebuilt(
     assert ScheduleSlot.objects.filter(schedule=replanned).count() == 3
     body = verified_client(planner, Client).get(f"/scheduling/schedules/{replanned.pk}/").content.decode()
     assert "Morning, rebuilt" in body and "Search started from" in body
+    admin_page = verified_client(personas["production_manager"], Client).get(
+        reverse("admin:scheduling_schedule_change", args=[replanned.pk])
+    )
+    assert admin_page.status_code == 200 and "KPIs of the earlier plan, rebuilt" in admin_page.content.decode()
 
     fresh = plan_schedule(
         schedule_id=queue_run(planner, django_capture_on_commit_callbacks, start_from_published=False).pk
