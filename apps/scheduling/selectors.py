@@ -620,6 +620,18 @@ def kpi_rows(schedule: Schedule) -> list[dict[str, Any]]:
     return rows
 
 
+def progress_stage(schedule: Schedule) -> str:
+    """Which objective the run's "best objective so far" is (stages report in turn), for people; "" if none."""
+    stage = (schedule.run.progress_detail or {}).get("stage") if schedule.run is not None else None
+    labels = {
+        "weighted_tardiness": _("weighted tardiness"),
+        "makespan": _("makespan, minutes"),
+        "total_setup": _("setup minutes"),
+        "weighted": _("weighted sum of the objectives"),
+    }
+    return labels.get(stage, "") if isinstance(stage, str) else ""
+
+
 def gap_percent(schedule: Schedule) -> Decimal | None:
     return None if schedule.gap is None else schedule.gap * 100
 

@@ -239,12 +239,13 @@ def _report(job_id: int, progress: _Progress, started: datetime, time_limit: int
     with progress.lock:
         latest = progress.latest
     elapsed = (timezone.now() - started).total_seconds()
-    detail: dict[str, Any] = {"objective": None, "best_bound": None, "solutions": 0}
+    detail: dict[str, Any] = {"objective": None, "best_bound": None, "solutions": 0, "stage": None}
     if latest is not None:
         detail = {
             "objective": latest.objective,
             "best_bound": latest.best_bound,
             "solutions": latest.solutions,
+            "stage": latest.stage,
         }
     jobs.report_job_progress(job_id=job_id, percent=min(99, int(100 * elapsed / max(1, time_limit))), detail=detail)
 

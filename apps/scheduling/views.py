@@ -34,6 +34,7 @@ from .selectors import (
     kpi_rows,
     late_jobs,
     load_by_period,
+    progress_stage,
     schedule_queryset,
 )
 from .services import PLAN, PUBLISH, publish_schedule, start_planning_run
@@ -94,6 +95,7 @@ class ScheduleDetailView(RoleRequiredMixin, View):
             "run": schedule.run,
             "kpi_rows": kpi_rows(schedule),
             "gap_percent": gap_percent(schedule),
+            "progress_stage": progress_stage(schedule),
             "may_publish": request.user.has_perm(PUBLISH) and schedule.status == ScheduleStatus.READY,
             "slot_count": ScheduleSlot.objects.filter(schedule=schedule).count(),
             "is_planning": schedule.status == ScheduleStatus.PLANNING,

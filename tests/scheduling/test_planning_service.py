@@ -106,7 +106,8 @@ def test_a_planning_run_writes_slots_and_the_kpis_of_the_plan_and_every_rule(
     run = run_of(schedule)
     assert run.status == BackgroundStatus.SUCCEEDED
     assert run.progress == 100
-    assert sorted(run.progress_detail) == ["best_bound", "objective", "solutions"]
+    assert sorted(run.progress_detail) == ["best_bound", "objective", "solutions", "stage"]
+    assert run.progress_detail["stage"] in ("weighted_tardiness", "makespan", "total_setup")
     assert run.result["schedule"] == planned.pk
     assert shop.rush.number == "J-1"
 
@@ -140,6 +141,12 @@ def test_a_replan_starts_from_the_published_plan_and_shows_it_rebuilt(
     assert ScheduleSlot.objects.filter(schedule=replanned).count() == 3
     body = verified_client(planner, Client).get(f"/scheduling/schedules/{replanned.pk}/").content.decode()
     assert "Morning, rebuilt" in body and "Search started from" in body
+    stage = {
+        "weighted_tardiness": "(weighted tardiness)",
+        "makespan": "(makespan, minutes)",
+        "total_setup": "(setup minutes)",
+    }
+    assert stage[run_of(replanned).progress_detail["stage"]] in body  # which objective "best so far" is
     admin_page = verified_client(personas["production_manager"], Client).get(
         reverse("admin:scheduling_schedule_change", args=[replanned.pk])
     )
