@@ -8,8 +8,20 @@ from dataclasses import replace
 
 import pytest
 
-from apps.scheduling.solver import Fixed, Job, Objective, Problem, Rule, SolverSettings, SolveStatus, planning, solve
+from apps.scheduling.solver import (
+    Fixed,
+    Job,
+    Objective,
+    Problem,
+    Rule,
+    SolverSettings,
+    SolveStatus,
+    bounds,
+    planning,
+    solve,
+)
 from apps.scheduling.solver.bounds import (
+    FinerBound,
     capacity_relaxation,
     first_objective_bound,
     guided_due_dates,
@@ -53,6 +65,45 @@ def test_frozen_work_takes_its_minutes_from_the_capacity() -> None:
     checked = check_problem(holiday_shop(frozen=True))
     # Only the heavy job fits after the running one; middle and light wait for the holiday's end.
     assert capacity_relaxation(checked, seconds=5).bound == (2 + 1) * (4 * DAY - 480)
+
+
+def test_jobs_are_tested_every_quarter_hour_after_the_first_long_pauses() -> None:
+    """Window ends, and the first four hours after each of the first three pauses of 12 hours or more."""
+    # Five days of two shifts with a 30-minute break between them (short) and nights of 14 hours (long).
+    shifts = [(day * DAY + start, day * DAY + end) for day in range(5) for start, end in ((0, 300), (330, 600))]
+    problem = Problem(
+        machines=(machine("L1", *shifts),), jobs=(Job("J", (op("10", ("L1", 60)),), due=300),), horizon=5 * DAY
+    )
+    checked = check_problem(problem)
+    ends = bounds._breakpoints(checked)
+    assert ends == [day * DAY + end for day in range(5) for end in (300, 600)]
+    quarters = {day * DAY + minutes for day in (1, 2, 3) for minutes in range(15, 241, 15)}
+    assert bounds._after_long_pauses(checked, ends) == quarters
+
+
+def test_the_finer_bound_counts_the_queue_after_the_holiday() -> None:
+    # The lightest job waits for the holiday's end. Tested every quarter hour after it, it is not
+    # complete 105 minutes in: two jobs' 400 minutes and its 200 need 120 after the first day's 480.
+    assert FinerBound(check_problem(holiday_shop()), seconds=5).bound(wait=60) == 4 * DAY + 106 - 480
+    # With the running job, middle and light both wait and queue: the machine has 80 minutes left
+    # before the holiday, so middle is complete 120 minutes after it at the earliest, and light
+    # needs 200 more, past the four hours tested.
+    frozen = FinerBound(check_problem(holiday_shop(frozen=True)), seconds=5).bound(wait=60)
+    assert frozen == 2 * (4 * DAY + 106 - 480) + (4 * DAY + 241 - 480)
+    result = solve(holiday_shop(frozen=True), TARDINESS)
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.values[Objective.WEIGHTED_TARDINESS] == 2 * (4 * DAY + 120 - 480) + (4 * DAY + 320 - 480)
+
+
+def test_the_finer_bound_is_none_without_a_long_pause_and_stops_when_asked() -> None:
+    one_day = Problem(
+        machines=(machine("L1", (0, 480)),), jobs=(Job("J", (op("10", ("L1", 400)),), due=300),), horizon=DAY
+    )
+    assert FinerBound(check_problem(one_day), seconds=5).bound() is None
+    started = time.monotonic()
+    assert FinerBound(check_problem(holiday_shop()), seconds=600).bound() is not None
+    assert time.monotonic() - started < 60  # stopped where it was, not after its ten minutes
+    assert FinerBound(check_problem(holiday_shop()), seconds=600).bound(wait=60) == 4 * DAY + 106 - 480
 
 
 def test_the_first_objective_bound_takes_the_capacity_bound_when_given_one() -> None:
@@ -131,7 +182,10 @@ def test_the_capacity_bound_never_exceeds_an_optimal_schedule() -> None:
         bound = capacity_relaxation(checked, seconds=5).bound
         result = solve(problem, TARDINESS)
         assert result.status is SolveStatus.OPTIMAL, seed
-        assert tardiness_lower_bound(checked) <= bound <= result.values[Objective.WEIGHTED_TARDINESS], seed
+        finer = FinerBound(checked, seconds=5).bound(wait=60)
+        optimum = result.values[Objective.WEIGHTED_TARDINESS]
+        assert tardiness_lower_bound(checked) <= bound <= optimum, seed
+        assert finer is None or finer <= optimum, seed
         tighter += bound > tardiness_lower_bound(checked)
     assert tighter >= 8
 
@@ -155,3 +209,6 @@ def test_the_full_model_reports_the_capacity_bound_where_cp_sat_proves_less(monk
     result = solve(holiday_shop(), TARDINESS)
     assert result.stages[0].objective == Objective.WEIGHTED_TARDINESS
     assert result.best_bound == 4 * DAY - 480
+    # With a second worker the finer bound runs beside the tuning and raises it.
+    result = solve(holiday_shop(), replace(TARDINESS, workers=2))
+    assert result.best_bound == 4 * DAY + 106 - 480

@@ -15,11 +15,18 @@ within the part of a job, releases and changeovers (each only makes a schedule l
 is exact where capacity before a long pause decides who is late (a weekend, a plant holiday).
 Its answer also says which jobs to get through before such a pause and which to give up: as due
 dates (`guided_due_dates`) the due-date rules can follow it.
+
+`FinerBound` tests the jobs also every quarter of an hour of the first hours after the first long
+pauses: the work that waited queues for the machines then, and only so many jobs can be finished
+first. That model is larger and can take seconds to prove, so it runs in a thread on one worker
+beside the due-date tuning (CP-SAT leaves the interpreter free while it solves); only its bound is
+used, where it is higher.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -31,6 +38,14 @@ from .working_time import WorkingTime
 
 # Window ends a capacity bound may test jobs against; beyond it the ones before the longest pauses.
 MAX_BREAKPOINTS = 120
+# A shop-wide pause at least this long (no machine works) is long: a weekend, a plant holiday.
+LONG_PAUSE = 12 * 60
+# After each of the first long pauses, `FinerBound` also tests jobs every AFTER_PAUSE_STEP minutes for
+# AFTER_PAUSE_SPAN minutes from the resume. Without these times every job that missed the pause
+# costs as if it ended at the first working minute after it, however many queue for the machines.
+REFINED_PAUSES = 3
+AFTER_PAUSE_STEP = 15
+AFTER_PAUSE_SPAN = 4 * 60
 
 
 def earliest_completions(checked: CheckedProblem) -> list[int]:
@@ -111,10 +126,48 @@ class Relaxation:
 
 
 def capacity_relaxation(checked: CheckedProblem, seconds: float, workers: int = 1) -> Relaxation:
-    """Solve the capacity relaxation (see the module) for at most `seconds`."""
+    """Solve the capacity relaxation (see the module), testing jobs at window ends, for at most `seconds`."""
+    return _relax(checked, _breakpoints(checked), seconds, workers, cp_model.CpSolver())
+
+
+class FinerBound:
+    """The capacity relaxation tested also every quarter hour after the first long pauses, solved in a thread.
+
+    It starts at once on one worker, for at most `seconds`; `bound(wait)` gives it up to `wait` more
+    seconds to end by itself, then stops it where it is, and returns its bound (None when no long
+    pause needs it).
+    """
+
+    def __init__(self, checked: CheckedProblem, seconds: float) -> None:
+        ends = _breakpoints(checked)
+        steps = _after_long_pauses(checked, ends)
+        self._solver = cp_model.CpSolver()
+        self._result: Relaxation | None = None
+        self._thread: threading.Thread | None = None
+        if steps:
+            times = sorted(set(ends) | steps)
+            self._thread = threading.Thread(target=self._run, args=(checked, times, seconds), daemon=True)
+            self._thread.start()
+
+    def _run(self, checked: CheckedProblem, times: list[int], seconds: float) -> None:
+        self._result = _relax(checked, times, seconds, 1, self._solver)
+
+    def bound(self, wait: float = 0.0) -> int | None:
+        if self._thread is None:
+            return None
+        self._thread.join(wait)
+        while self._thread.is_alive():
+            self._solver.stop_search()  # a no-op while the model is still being built: ask again
+            self._thread.join(0.05)
+        return self._result.bound if self._result is not None else None
+
+
+def _relax(
+    checked: CheckedProblem, times: list[int], seconds: float, workers: int, solver: cp_model.CpSolver
+) -> Relaxation:
+    """The relaxation testing jobs at `times`, solved by `solver`."""
     earliest = earliest_completions(checked)
     floor = tardiness_lower_bound(checked, earliest)
-    times = _breakpoints(checked)
     groups = {
         frozenset(option.machine for option in operation.options)
         for operation in checked.operations
@@ -146,15 +199,15 @@ def capacity_relaxation(checked: CheckedProblem, seconds: float, workers: int = 
         }
         cost = job.weight * max(0, earliest[number] - due)
         done: cp_model.IntVar | None = None
-        for moment, time in enumerate(times):
-            late = job.weight * max(0, max(earliest[number], _first_end_after(checked, job, time)) - due)
+        for moment, tested in enumerate(times):
+            late = job.weight * max(0, max(earliest[number], _first_end_after(checked, job, tested)) - due)
             if late > cost:
-                # Complete by `time`, or pay at least `late`: each step of the cost is one more literal.
-                variable = model.new_bool_var(f"{job.id}@{time}")
+                # Complete by `tested`, or pay at least `late`: each step of the cost is one more literal.
+                variable = model.new_bool_var(f"{job.id}@{tested}")
                 if done is not None:
                     model.add_implication(done, variable)
                 done_vars.append(variable)
-                owners.append((number, time))
+                owners.append((number, tested))
                 savings.append(late - cost)
                 at_most += late - cost
                 done, cost = variable, late
@@ -175,14 +228,13 @@ def capacity_relaxation(checked: CheckedProblem, seconds: float, workers: int = 
         if sum(minutes for _, minutes in terms) > capacity:
             model.add(cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [m for _, m in terms]) <= capacity)
     model.minimize(floor + at_most - cp_model.LinearExpr.weighted_sum(done_vars, savings))
-    solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.01, seconds)
     solver.parameters.num_workers = max(1, workers)
     if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return Relaxation(floor, targets)
-    for (number, time), variable in zip(owners, done_vars, strict=True):
+    for (number, tested), variable in zip(owners, done_vars, strict=True):
         if targets[number] is None and solver.value(variable):
-            targets[number] = time
+            targets[number] = tested
     return Relaxation(max(floor, math.ceil(solver.best_objective_bound - 1e-6)), targets)
 
 
@@ -201,12 +253,32 @@ def _breakpoints(checked: CheckedProblem) -> list[int]:
     ends = sorted({end for machine in checked.machines for end in machine.calendar.ends if 0 < end <= checked.horizon})
     if len(ends) <= MAX_BREAKPOINTS:
         return ends
+    return sorted(sorted(ends, key=lambda end: (-(_resume(checked, end) - end), end))[:MAX_BREAKPOINTS])
 
-    def pause(time: int) -> int:
-        resumes = [machine.calendar.resume(time) for machine in checked.machines]
-        return min((resume for resume in resumes if resume is not None), default=checked.horizon) - time
 
-    return sorted(sorted(ends, key=lambda time: (-pause(time), time))[:MAX_BREAKPOINTS])
+def _after_long_pauses(checked: CheckedProblem, ends: list[int]) -> set[int]:
+    """Every AFTER_PAUSE_STEP minutes of the first AFTER_PAUSE_SPAN after each of the first long pauses."""
+    steps: set[int] = set()
+    refined = 0
+    for end in ends:
+        if refined == REFINED_PAUSES:
+            break
+        resume = _resume(checked, end)
+        if resume - end < LONG_PAUSE:
+            continue
+        refined += 1
+        steps.update(
+            step
+            for step in range(resume + AFTER_PAUSE_STEP, resume + AFTER_PAUSE_SPAN + 1, AFTER_PAUSE_STEP)
+            if step <= checked.horizon
+        )
+    return steps
+
+
+def _resume(checked: CheckedProblem, time: int) -> int:
+    """The first minute at or after `time` when some machine works (the horizon when none does again)."""
+    resumes = [machine.calendar.resume(time) for machine in checked.machines]
+    return min((resume for resume in resumes if resume is not None), default=checked.horizon)
 
 
 def _first_end_after(checked: CheckedProblem, job: CheckedJob, time: int) -> int:

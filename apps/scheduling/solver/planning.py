@@ -12,7 +12,8 @@ On a very large job shop minimising the makespan, the rule's schedule is not CP-
 
 When weighted tardiness leads and the due-date rules leave some, the capacity relaxation
 (`bounds.capacity_relaxation`) runs first: its due dates give the tuning a better start, and its
-bound is the shop-scale path's bound and raises CP-SAT's where it is stronger.
+bound is the shop-scale path's bound and raises CP-SAT's where it is stronger. With two workers or
+more, its finer version (`bounds.FinerBound`) runs beside the tuning and raises that bound.
 
 Given an earlier plan (the published one, when a planning run starts from it), `solve` rebuilds it
 on this problem (`dispatch.follow_plan`: the same machines and order where they still apply) and
@@ -31,7 +32,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from .bounds import Relaxation, capacity_relaxation, first_objective_bound, guided_due_dates, leading_weights
+from .bounds import (
+    FinerBound,
+    Relaxation,
+    capacity_relaxation,
+    first_objective_bound,
+    guided_due_dates,
+    leading_weights,
+)
 from .check import CheckedProblem, check_problem, latest_starts
 from .cpsat import Expr, ShopModel, total
 from .dispatch import (
@@ -67,6 +75,8 @@ TUNING_SHARE = 0.3
 # Share of the time limit (and the most seconds) the capacity relaxation may take, while tardiness leads.
 BOUND_SHARE = 0.05
 BOUND_SECONDS = 3.0
+# Share of the time limit the finer bound may still take when the tuning ends before it does.
+FINER_BOUND_GRACE = 0.01
 DUE_DATE_RULES = (Rule.EDD, Rule.SLACK, Rule.CR)
 
 
@@ -163,7 +173,14 @@ def solve(
     tuning_deadline = started + settings.time_limit_s * TUNING_SHARE
     # Tuning starts from the rules' schedules: when the earlier plan already beats them, its time goes to the search.
     following = origin.label == EARLIER_PLAN
+    # The finer bound runs on the second worker while the tuning (Python) runs on the first.
+    finer = None
+    if relaxation is not None and not following and settings.workers > 1:
+        finer = FinerBound(checked, tuning_deadline - time.monotonic())
     tuned = None if following else _tune(problem, checked, rules, dated, settings, tuning_deadline, relaxation)
+    if finer is not None and relaxation is not None:
+        finer_bound = finer.bound(wait=settings.time_limit_s * FINER_BOUND_GRACE)
+        relaxation = replace(relaxation, bound=max(relaxation.bound, finer_bound or 0))
     if tuned is not None and hint_values is not None and _rank(tuned[1], settings) < _rank(hint_values, settings):
         hint, hint_values = tuned
         origin = replace(origin, label=TUNING)
