@@ -10,6 +10,7 @@ from apps.machines.models import WorkCenter
 from apps.routings.models import Operation
 
 from .choices import Objective, ScheduleStatus
+from .solver import EARLIER_PLAN
 
 
 class Schedule(TimeStampedModel):
@@ -107,6 +108,11 @@ class Schedule(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def started_from_earlier_plan(self) -> bool:
+        """The search started from the schedule it is based on (rebuilt), which beat the dispatch rules."""
+        return self.start == EARLIER_PLAN and self.based_on_id is not None
 
 
 class ScheduleSlot(models.Model):

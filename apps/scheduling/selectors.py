@@ -47,9 +47,14 @@ class Zoom(StrEnum):
         return 1 if self is Zoom.DAY else 14
 
 
+def published_schedule() -> Schedule | None:
+    """The schedule the floor follows (at most one is published)."""
+    return Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).first()
+
+
 def default_schedule() -> Schedule | None:
     """The schedule pages show unless told otherwise: the published one, else the newest ready one."""
-    published = Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).first()
+    published = published_schedule()
     if published is not None:
         return published
     return Schedule.objects.filter(status=ScheduleStatus.READY).order_by("-created_at").first()

@@ -36,7 +36,7 @@ from .adapter import PlanningInput, build_planning_input, earlier_plan, horizon_
 from .choices import Objective, ScheduleStatus
 from .kpis import schedule_kpis
 from .models import Schedule, ScheduleSlot
-from .selectors import plant_when
+from .selectors import plant_when, published_schedule
 from .solver.check import check_problem
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def start_planning_run(
             time_limit_seconds=time_limit_seconds,
             workers=workers,
             allow_break_straddle=allow_break_straddle,
-            based_on=Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).first() if start_from_published else None,
+            based_on=published_schedule() if start_from_published else None,
             run=run,
             created_by=actor,
         )
@@ -448,7 +448,7 @@ def plan_for_benchmark(
             problem,
             jobs=tuple(job if job.due is None else replace(job, due=job.due - shift) for job in problem.jobs),
         )
-    published = Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).first()
+    published = published_schedule()
     if start_from_published and published is None:
         raise ValueError("no schedule is published: run plan_demo_schedule first")
     before = earlier_plan(published, planning) if published is not None else None
@@ -500,8 +500,7 @@ SHIFT_MINUTES = 8 * 60
 def _changes(before: solver.Schedule, after: solver.Schedule) -> dict[str, int]:
     """How much of `before` a new plan changes: operations in both, on another machine, starting a shift apart."""
     earlier = {(row.job, row.operation): row for row in before.operations}
-    keys = [(row.job, row.operation) for row in after.operations]
-    common = [(earlier[key], row) for key, row in zip(keys, after.operations, strict=True) if key in earlier]
+    common = [(earlier[row.job, row.operation], row) for row in after.operations if (row.job, row.operation) in earlier]
     return {
         "operations": len(common),
         "other_machine": sum(1 for old, new in common if old.machine != new.machine),

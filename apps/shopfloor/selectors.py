@@ -25,18 +25,15 @@ from apps.scheduling.adapter import (
     PRIORITY_WEIGHTS,
     duration_on,
 )
-from apps.scheduling.choices import DispatchRule, ScheduleStatus
-from apps.scheduling.models import Schedule, ScheduleSlot
+from apps.scheduling.choices import DispatchRule
+from apps.scheduling.models import ScheduleSlot
+from apps.scheduling.selectors import published_schedule
 
 from .choices import IssueStatus
 from .models import Attendance, IssueReport, LaborEntry
 
 # Stops that ask the operator why: the machine says it is down or alarmed, and nobody said why yet.
 PROMPTED_STATES = (MachineState.UNPLANNED_DOWN, MachineState.ALARM)
-
-
-def published_schedule() -> Schedule | None:
-    return Schedule.objects.filter(status=ScheduleStatus.PUBLISHED).first()
 
 
 def operations_for_floor() -> QuerySet[Operation]:

@@ -28,11 +28,12 @@ from .model import (
     StageOutcome,
     Straddle,
 )
-from .planning import solve
+from .planning import EARLIER_PLAN, solve
 from .validate import Violation, ViolationKind, objective_values, validate_schedule
 
 __all__ = [
     "DEFAULT_OBJECTIVES",
+    "EARLIER_PLAN",
     "Fault",
     "Fixed",
     "InputError",

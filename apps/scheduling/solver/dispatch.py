@@ -276,8 +276,7 @@ def follow_plan(checked: CheckedProblem, plan: Schedule, fallback: Placements) -
     problem this rebuilds the plan, left-shifted, or better where work fits an earlier gap.
     """
     operations = checked.operations
-    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
-    operation_index = {(operation.job_id, operation.id): operation.index for operation in operations}
+    machine_index, operation_index = _indexes(checked)
     choice = {index: (machine, start) for index, (machine, start, _) in fallback.items()}
     for row in plan.operations:
         index = operation_index.get((row.job, row.operation))
@@ -363,12 +362,28 @@ def left_shift(checked: CheckedProblem, placed: Placements) -> Placements:
 
 def placements_of(checked: CheckedProblem, schedule: Schedule) -> Placements:
     """A `Schedule` as operation index -> (machine index, start, end): the inverse of `schedule_from_placements`."""
-    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
-    operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
+    machine_index, operation_index = _indexes(checked)
     return {
         operation_index[(row.job, row.operation)]: (machine_index[row.machine], row.start, row.end)
         for row in schedule.operations
     }
+
+
+def known_placements(checked: CheckedProblem, plan: Schedule) -> Placements:
+    """`placements_of` an earlier plan: its rows of operations or machines this problem lacks are left out."""
+    machine_index, operation_index = _indexes(checked)
+    return {
+        operation_index[(row.job, row.operation)]: (machine_index[row.machine], row.start, row.end)
+        for row in plan.operations
+        if (row.job, row.operation) in operation_index and row.machine in machine_index
+    }
+
+
+def _indexes(checked: CheckedProblem) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """Machine id -> machine index, and (job id, operation id) -> operation index."""
+    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
+    operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
+    return machine_index, operation_index
 
 
 def schedule_from_placements(checked: CheckedProblem, placed: Placements) -> Schedule:

@@ -47,6 +47,7 @@ from .dispatch import (
     Placements,
     build_schedule,
     follow_plan,
+    known_placements,
     left_shift,
     place_operations,
     placements_of,
@@ -309,14 +310,7 @@ def _follow(
 
 def _as_is(checked: CheckedProblem, plan: Schedule) -> Placements | None:
     """`plan`'s placement of every operation of the problem, or None if it misses one."""
-    machine_index = {machine.id: index for index, machine in enumerate(checked.machines)}
-    operation_index = {(operation.job_id, operation.id): operation.index for operation in checked.operations}
-    placed: Placements = {}
-    for row in plan.operations:
-        index = operation_index.get((row.job, row.operation))
-        machine = machine_index.get(row.machine)
-        if index is not None and machine is not None:
-            placed[index] = (machine, row.start, row.end)
+    placed = known_placements(checked, plan)
     return placed if len(placed) == len(checked.operations) else None
 
 

@@ -15,6 +15,7 @@ from apps.machines.models import DowntimeReason, MachineStateInterval, WorkCente
 from apps.routings.choices import OperationStatus
 from apps.routings.models import Operation
 from apps.scheduling.models import ScheduleSlot
+from apps.scheduling.selectors import published_schedule
 
 from ..choices import EventKind
 from ..models import Attendance, LaborEntry, ProductionEvent, ScrapReason
@@ -24,7 +25,6 @@ from ..selectors import (
     allowed_actions,
     clocked_in_centers,
     is_ready,
-    published_schedule,
     unstarted_predecessors,
 )
 
