@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -422,8 +422,10 @@ def plan_for_benchmark(
     seed: int = 0,
     due_earlier_hours: int = 0,
     start_from_published: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Plan the shop in the database from now, as a planning run would, and return the figures (nothing is saved).
+    """Plan the shop in the database from `now` (default: this moment), as a planning run would, and return the
+    figures (nothing is saved). `origin` is where the plan starts, in UTC.
 
     `tardiness_ratio` is the plan's weighted tardiness over the best rule's (the target is at most 0.5);
     `tardiness_ratio_floor` is the solver's lower bound on weighted tardiness over the best rule's, so no
@@ -437,7 +439,7 @@ def plan_for_benchmark(
     """
     if due_earlier_hours < 0:
         raise ValueError("due dates can only be moved earlier (hours >= 0)")
-    origin = horizon_start(timezone.now())
+    origin = horizon_start(now or timezone.now())
     planning = build_planning_input(origin=origin, horizon_days=horizon_days)
     problem = planning.problem
     if not problem.jobs:
@@ -472,6 +474,7 @@ def plan_for_benchmark(
             ratio = 0.0  # nothing late either way
     return {
         "instance": "demo",
+        "origin": origin.astimezone(UTC).isoformat(),
         "jobs": len(problem.jobs),
         "machines": len(problem.machines),
         "operations": sum(len(job.operations) for job in problem.jobs),

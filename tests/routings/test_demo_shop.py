@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.utils import timezone
 
@@ -254,6 +254,11 @@ def test_command_prints_a_summary(demo: DemoSummary) -> None:
     assert counts["jobs"] == ["0", "/", "300"]
     assert counts["operations"] == ["0", "/", str(Operation.objects.count())]
     assert lines[-1] == "  jobs by status: draft 30, released 239, in progress 25, on hold 6"
+
+
+def test_the_command_refuses_a_moment_it_cannot_read(demo: DemoSummary) -> None:
+    with pytest.raises(CommandError, match="'Monday' is not a date and time: write ISO 8601"):
+        call_command("load_demo_shop", "--now", "Monday", stdout=StringIO())
 
 
 def test_plan_is_the_same_for_the_same_day() -> None:

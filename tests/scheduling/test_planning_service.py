@@ -20,8 +20,9 @@ from apps.core.models import Job as BackgroundJob
 from apps.core.services import request_job_cancel
 from apps.core.testing import verified_client
 from apps.machines.models import Department, WorkCenter, WorkCenterType
-from apps.machines.selectors import working_intervals
+from apps.machines.selectors import plant_time_zone, working_intervals
 from apps.routings.models import Job, Operation
+from apps.scheduling.adapter import horizon_start
 from apps.scheduling.choices import ScheduleStatus
 from apps.scheduling.models import Schedule, ScheduleSlot
 from apps.scheduling.services import (
@@ -34,6 +35,7 @@ from apps.scheduling.services import (
 from tests.scheduling.test_adapter import build_tiny_shop
 
 pytestmark = pytest.mark.django_db
+PLANT = plant_time_zone()
 
 KPI_KEYS = [
     "late_jobs",
@@ -300,6 +302,23 @@ def test_the_benchmark_can_plan_the_shop_with_tighter_due_dates() -> None:
     assert min(late) > min(figures["late_jobs"] for figures in as_promised["rules"].values())
     with pytest.raises(CommandError, match="due dates can only be moved earlier"):
         call_command("benchmark_scheduler", "--shop", "demo", "--due-earlier", "-1", "--time-limit", "1", stdout=out)
+
+
+def test_the_benchmark_plans_the_shop_from_a_given_moment() -> None:
+    now = timezone.now()
+    build_tiny_shop(now=now)
+    out = StringIO()
+    later = (now + timedelta(days=2)).astimezone(PLANT).replace(tzinfo=None)  # plant time, as a planner writes it
+    call_command(
+        "benchmark_scheduler", "--shop", "demo", "--now", later.isoformat(), "--time-limit", "1", "--json", stdout=out
+    )
+    record = json.loads(out.getvalue())
+    origin = datetime.fromisoformat(record["origin"])
+    assert origin == horizon_start(now + timedelta(days=2)) and origin.utcoffset() == timedelta(0)
+    with pytest.raises(CommandError, match="--now plans a shop from that moment: give it with --shop demo"):
+        call_command("benchmark_scheduler", "--now", later.isoformat(), stdout=StringIO())
+    with pytest.raises(CommandError, match="'tomorrow' is not a date and time"):
+        call_command("benchmark_scheduler", "--shop", "demo", "--now", "tomorrow", stdout=StringIO())
 
 
 def test_the_benchmark_command_refuses_an_empty_shop() -> None:

@@ -346,10 +346,13 @@ def test_a_live_simulator_started_later_shows_the_silence_as_offline(history: Hi
 @pytest.mark.django_db
 def test_the_command(history: HistorySummary) -> None:
     out = StringIO()
-    call_command("load_demo_history", "--hours", "2", "--exact", "--machines", "2", stdout=out)
+    call_command(
+        "load_demo_history", "--now", NOW.isoformat(), "--hours", "2", "--exact", "--machines", "2", stdout=out
+    )
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("Demo history ") and " UTC on 2 machines: " in lines[0]
+    assert lines[0].startswith(f"Demo history {NOW - timedelta(hours=2):%Y-%m-%d %H:%M} to {NOW:%Y-%m-%d %H:%M} UTC")
+    assert " UTC on 2 machines: " in lines[0]
     assert " HIST- jobs (" in lines[1]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.machines.management.arguments import NOW_HELP, plant_datetime
 from apps.scheduling.benchmarks import (
     InstanceFormat,
     InstanceFormatError,
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             action="store_true",
             help="With --shop: replan from the published schedule, as planning runs do (the demo publishes one).",
         )
+        parser.add_argument("--now", type=plant_datetime, help=f"With --shop: plan from this moment. {NOW_HELP}")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["shop"]:
@@ -64,11 +66,14 @@ class Command(BaseCommand):
                     seed=options["seed"],
                     due_earlier_hours=options["due_earlier"],
                     start_from_published=options["from_published"],
+                    now=options["now"],
                 )
             except (ValueError, LookupError) as error:  # bad input, an empty shop, no calendar
                 raise CommandError(f"--shop demo: {error}") from error
             self.stdout.write(json.dumps(record))
             return
+        if options["now"] is not None:
+            raise CommandError("--now plans a shop from that moment: give it with --shop demo")
         files: list[Path] = options["files"]
         if not files:
             raise CommandError("give at least one instance file (or --shop demo)")

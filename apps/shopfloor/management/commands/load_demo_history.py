@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.machines.management.arguments import NOW_HELP, plant_datetime
 from apps.shopfloor.demo_history import HistoryError, load_demo_history
 
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
             help="Start exactly HOURS ago, even if that leaves out the last whole working day (a Monday morning).",
         )
         parser.add_argument("--seed", type=int, default=1, help="Same seed, same history.")
+        parser.add_argument("--now", type=plant_datetime, help=NOW_HELP)
         parser.add_argument(
             "--machines", type=int, default=None, help="The first N machines in plant order (default: all)."
         )
@@ -28,6 +30,7 @@ class Command(BaseCommand):
             raise CommandError("--hours must be positive.")
         try:
             summary = load_demo_history(
+                now=options["now"],
                 hours=options["hours"],
                 seed=options["seed"],
                 machines=options["machines"],
