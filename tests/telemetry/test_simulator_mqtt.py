@@ -75,39 +75,45 @@ def test_births_data_and_rebirth_over_the_broker(group: str) -> None:
     subscriber = Subscriber(group)
     simulator = Simulator(MACHINES, lambda spec: calendar, start=start, seed=1, make_sink=make_sink, group_id=group)
     try:
-        simulator.step(start + timedelta(minutes=30))
-        sinks[0].wait_published()
-        received = subscriber.take(6)
-        # One connection per edge node: each node's messages arrive in order, the two nodes interleave.
-        assert per_node(received) == {
-            "sim-laser": ["NBIRTH", "DBIRTH/LAS-01", "DDATA/LAS-01"],
-            "sim-forming": ["NBIRTH", "DBIRTH/BRK-01", "DDATA/BRK-01"],
-        }
-        sessions = SparkplugSessions()
-        for topic, payload in received:
-            result = sessions.decode(topic, payload, received_at=datetime.now(UTC), known_machines={"LAS-01", "BRK-01"})
-            assert (result.rebirth, result.gaps, result.unresolved) == (None, [], 0)
-        laser_data = next(payload for topic, payload in received if topic.endswith("DDATA/sim-laser/LAS-01"))
-        assert len(parse_payload(laser_data).metrics) == 19
+        try:
+            simulator.step(start + timedelta(minutes=30))
+            sinks[0].wait_published()
+            received = subscriber.take(6)
+            # One connection per edge node: each node's messages arrive in order, the two nodes interleave.
+            assert per_node(received) == {
+                "sim-laser": ["NBIRTH", "DBIRTH/LAS-01", "DDATA/LAS-01"],
+                "sim-forming": ["NBIRTH", "DBIRTH/BRK-01", "DDATA/BRK-01"],
+            }
+            sessions = SparkplugSessions()
+            for topic, payload in received:
+                result = sessions.decode(
+                    topic, payload, received_at=datetime.now(UTC), known_machines={"LAS-01", "BRK-01"}
+                )
+                assert (result.rebirth, result.gaps, result.unresolved) == (None, [], 0)
+            laser_data = next(payload for topic, payload in received if topic.endswith("DDATA/sim-laser/LAS-01"))
+            assert len(parse_payload(laser_data).metrics) == 19
 
-        # The MES asks the laser node to rebirth: the next step starts with its births, seq 0 again.
-        topic, payload = rebirth_command(group, "sim-laser", now=datetime.now(UTC))
-        subscriber.client.publish(topic, payload, qos=1).wait_for_publish(WAIT)
-        assert subscriber.take(1)[0][0] == topic
-        assert simulator.wait_for_command(WAIT)
-        simulator.step(start + timedelta(minutes=31))
-        sinks[0].wait_published()
-        again = subscriber.take(4)
-        assert per_node(again) == {
-            "sim-laser": ["NBIRTH", "DBIRTH/LAS-01", "DDATA/LAS-01"],
-            "sim-forming": ["DDATA/BRK-01"],
-        }
-        assert [parse_payload(payload).seq for topic, payload in again if "/sim-laser" in topic] == [0, 1, 2]
-        assert simulator.rebirths == 1
+            # The MES asks the laser node to rebirth: the next step starts with its births, seq 0 again.
+            topic, payload = rebirth_command(group, "sim-laser", now=datetime.now(UTC))
+            subscriber.client.publish(topic, payload, qos=1).wait_for_publish(WAIT)
+            assert subscriber.take(1)[0][0] == topic
+            assert simulator.wait_for_command(WAIT)
+            simulator.step(start + timedelta(minutes=31))
+            sinks[0].wait_published()
+            again = subscriber.take(4)
+            assert per_node(again) == {
+                "sim-laser": ["NBIRTH", "DBIRTH/LAS-01", "DDATA/LAS-01"],
+                "sim-forming": ["DDATA/BRK-01"],
+            }
+            assert [parse_payload(payload).seq for topic, payload in again if "/sim-laser" in topic] == [0, 1, 2]
+            assert simulator.rebirths == 1
+        finally:
+            simulator.close()
+        # A clean shutdown publishes each node's death itself; take them before the subscriber disconnects.
+        deaths = subscriber.take(2)
     finally:
-        simulator.close()
         subscriber.close()
-    assert sorted(topic for topic, _ in subscriber.take(2)) == [
+    assert sorted(topic for topic, _ in deaths) == [
         f"spBv1.0/{group}/NDEATH/sim-forming",
         f"spBv1.0/{group}/NDEATH/sim-laser",
     ]
