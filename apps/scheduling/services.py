@@ -75,9 +75,11 @@ def start_planning_run(
     allow_break_straddle: bool = True,
     start_from_published: bool = True,
     queue: bool = True,
+    now: datetime | None = None,
 ) -> Schedule:
-    """A planning run over the next `horizon_days` days, starting now (next whole minute), queued for a
-    worker; with `queue=False` it waits for the caller to run `plan_schedule` itself (the demo does).
+    """A planning run over the next `horizon_days` days, starting now (next whole minute; `now` sets that
+    moment, as the demo's commands can), queued for a worker; with `queue=False` it waits for the caller
+    to run `plan_schedule` itself (the demo does).
 
     With `start_from_published` the run starts from the schedule published now, where that still
     beats the dispatch rules on the work as it stands when the run is solved (`based_on`)."""
@@ -88,7 +90,7 @@ def start_planning_run(
         raise ValidationError(_("The horizon must be 1 to %(max)d days.") % {"max": MAX_HORIZON_DAYS})
     if time_limit_seconds < 1 or workers < 1:
         raise ValidationError(_("The time limit and the number of workers must be at least 1."))
-    start = horizon_start(timezone.now())
+    start = horizon_start(now or timezone.now())
     name = name.strip() or _("Plan of %(when)s") % {"when": timezone.localtime(start).strftime("%Y-%m-%d %H:%M")}
     with transaction.atomic():
         run = jobs.create_job(kind=JOB_KIND, name=name, requested_by=actor)

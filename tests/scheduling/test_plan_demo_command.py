@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from decimal import Decimal
 from io import StringIO
 from typing import Any
@@ -47,6 +48,17 @@ def test_the_demo_plan_is_made_by_the_planner_and_published_by_the_manager(perso
     # Publishing gives the operations their planned times, which the dispatch lists read.
     assert not Operation.objects.filter(pk__in=open_work, planned_start__isnull=True).exists()
     assert printed.startswith(f"Published 'Demo plan': {published.slots.count()} operations")
+
+
+def test_the_demo_plan_can_start_at_a_given_moment(personas: dict[str, Any]) -> None:
+    build_tiny_shop(now=timezone.now())
+    moment = (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0)
+
+    printed = plan("--now", moment.isoformat())
+
+    published = Schedule.objects.get(status=ScheduleStatus.PUBLISHED)
+    assert published.horizon_start == moment
+    assert f"on {moment.astimezone(UTC):%Y-%m-%d %H:%M} to " in printed
 
 
 def test_without_the_demo_users_it_says_what_to_run(make_user: Any) -> None:

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.roles import PLANNER, PRODUCTION_MANAGER
 from apps.core.models import Job as BackgroundJob
+from apps.machines.management.arguments import NOW_HELP, plant_datetime
 from apps.scheduling.choices import ScheduleStatus
 from apps.scheduling.services import (
     BENCHMARK_HORIZON_DAYS,
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             default=BENCHMARK_HORIZON_DAYS,
             help=f"Days planned from now (default {BENCHMARK_HORIZON_DAYS}: the demo's open work needs them).",
         )
+        parser.add_argument("--now", type=plant_datetime, help=f"Plan from this moment. {NOW_HELP}")
 
     def handle(self, *args: Any, **options: Any) -> None:
         planner, manager = (self._demo_user(role) for role in (PLANNER, PRODUCTION_MANAGER))
@@ -46,6 +48,7 @@ class Command(BaseCommand):
                 horizon_days=options["horizon_days"],
                 time_limit_seconds=options["time_limit"],
                 queue=False,
+                now=options["now"],
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
