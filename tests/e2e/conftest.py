@@ -41,6 +41,9 @@ ACTION_TIMEOUT_MS = 10_000
 NAVIGATION_TIMEOUT_MS = 15_000
 # How long the database flush after a test waits for the servers to finish the test's requests.
 DRAIN_TIMEOUT = 10.0
+# And how long they must have been quiet first: a request the browser sent just before its context
+# closed may be accepted by a server thread that has not started to serve it yet.
+SETTLE = 0.3
 
 
 class InFlight:
@@ -52,15 +55,18 @@ class InFlight:
 
     def __init__(self) -> None:
         self.count = 0
+        self.changed = time.monotonic()
         self.idle = threading.Condition()
 
     def enter(self, **kwargs: Any) -> None:
         with self.idle:
             self.count += 1
+            self.changed = time.monotonic()
 
     def leave(self, **kwargs: Any) -> None:
         with self.idle:
             self.count -= 1
+            self.changed = time.monotonic()
             self.idle.notify_all()
 
     def wrap(self, app: Any) -> Callable[..., Any]:
@@ -76,9 +82,17 @@ class InFlight:
         return counted
 
     def wait_idle(self, timeout: float = DRAIN_TIMEOUT) -> None:
+        """Until nothing is served and nothing has started or ended for SETTLE seconds (counted from now
+        at the earliest), or `timeout`."""
+        began = time.monotonic()
+        deadline = began + timeout
         with self.idle:
-            if not self.idle.wait_for(lambda: self.count <= 0, timeout):
-                print(f"the test servers still serve {self.count} request(s) after {timeout:.0f} s")
+            while self.count > 0 or time.monotonic() - max(self.changed, began) < SETTLE:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    print(f"the test servers still serve {self.count} request(s) after {timeout:.0f} s")
+                    return
+                self.idle.wait(min(left, SETTLE))
 
 
 IN_FLIGHT = InFlight()
