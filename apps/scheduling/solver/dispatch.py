@@ -361,16 +361,17 @@ def left_shift(checked: CheckedProblem, placed: Placements) -> Placements:
 
 
 def placements_of(checked: CheckedProblem, schedule: Schedule) -> Placements:
-    """A `Schedule` as operation index -> (machine index, start, end): the inverse of `schedule_from_placements`."""
-    machine_index, operation_index = _indexes(checked)
-    return {
-        operation_index[(row.job, row.operation)]: (machine_index[row.machine], row.start, row.end)
-        for row in schedule.operations
-    }
+    """A `Schedule` of this problem as operation index -> (machine index, start, end): the inverse of
+    `schedule_from_placements`. Raises KeyError for a row the problem lacks or a repeated operation."""
+    placed = known_placements(checked, schedule)
+    if len(placed) != len(schedule.operations):
+        raise KeyError("the schedule has an operation twice, or operations or machines this problem lacks")
+    return placed
 
 
 def known_placements(checked: CheckedProblem, plan: Schedule) -> Placements:
-    """`placements_of` an earlier plan: its rows of operations or machines this problem lacks are left out."""
+    """`placements_of` a plan that may be out of date: its rows of operations or machines this problem lacks
+    are left out."""
     machine_index, operation_index = _indexes(checked)
     return {
         operation_index[(row.job, row.operation)]: (machine_index[row.machine], row.start, row.end)
